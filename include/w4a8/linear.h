@@ -1,0 +1,101 @@
+// The layer: capability check (the seed's can_implement), the weights a
+// checkpoint provides, and W4A8Linear (prepare once, forward many).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "w4a8/status.h"
+#include "w4a8/tensor.h"
+
+namespace w4a8 {
+
+enum class WeightType { int4, uint4, uint4b8, int8, uint8, fp8_e4m3 };
+const char* weight_type_name(WeightType t);
+
+struct LinearConfig {
+  int64_t in_features = 0;   // K of this partition
+  int64_t out_features = 0;  // N of this partition
+  int64_t group_size = -1;   // -1: per output channel
+  DType act_type = DType::f16;
+  WeightType weight_type = WeightType::int4;
+  bool zero_points = false;  // asymmetric weights (an extension of the seed)
+  bool has_g_idx = false;    // act-order (an extension of the seed)
+  // Apply the seed's rules only: no extensions, fp16/bf16 activations only.
+  bool seed_rules = false;
+};
+
+// Status::ok(), or the reason the configuration is refused, worded like the
+// seed's (e.g. "Group size (48) not supported by W4A8Int, must be a multiple
+// of 32").
+Status can_implement(const LinearConfig& config);
+
+// What a checkpoint provides for one linear layer. Views are read during
+// W4A8Linear::create only; nothing is kept.
+struct LinearWeights {
+  TensorView values;       // [N, K] int8 in -8..7 - or -
+  TensorView packed;       // [N, K/8] int32, the public packing
+  TensorView scales;       // [N, G] f16/bf16/f32 (checkpoint layout), G = K/group or 1
+  int64_t group_size = -1;
+  TensorView zero_points;  // optional [N, G] int8 in -8..7 (compressed-tensors' zero points)
+  TensorView g_idx;        // optional [K] int32/int64: the group of input column k
+  TensorView bias;         // optional [N] f16/bf16/f32
+};
+
+struct LinearOptions {
+  std::string backend = "auto";  // "auto" picks the best available backend
+  DType act_type = DType::f16;   // the activation dtype the layer is checked for
+};
+
+struct ForwardOptions {
+  void* stream = nullptr;  // cudaStream_t for CUDA backends
+};
+
+class Backend;
+struct PreparedWeight;
+
+class W4A8Linear {
+ public:
+  // Validates the weights (values range, scales finite and positive-or-zero,
+  // shapes, g_idx groups of equal size), then prepares them for the backend.
+  static Result<W4A8Linear> create(const LinearWeights& weights, const LinearOptions& options = {});
+
+  // x: [..., K] f16/bf16/f32, contiguous; y: [..., N], contiguous, any float dtype
+  // (x's dtype is the natural choice). Nothing is written to y unless x is valid.
+  Status forward(const TensorView& x, const TensorView& y, const ForwardOptions& options = {}) const;
+  // CPU convenience: allocates y in x's dtype.
+  Result<Tensor> forward(const TensorView& x) const;
+
+  int64_t in_features() const { return in_features_; }
+  int64_t out_features() const { return out_features_; }
+  int64_t group_size() const { return group_size_; }
+  const char* backend_name() const;
+
+  W4A8Linear(W4A8Linear&&) noexcept;
+  W4A8Linear& operator=(W4A8Linear&&) noexcept;
+  ~W4A8Linear();
+
+ private:
+  W4A8Linear() = default;
+  const Backend* backend_ = nullptr;
+  std::unique_ptr<PreparedWeight> prepared_;
+  int64_t in_features_ = 0, out_features_ = 0, group_size_ = -1;
+};
+
+// The backends this build knows, and whether each can run here.
+struct BackendInfo {
+  std::string name;         // "reference", ...
+  std::string description;
+  Device device;
+  bool available = false;
+  std::string unavailable_reason;  // empty when available
+};
+std::vector<BackendInfo> list_backends();
+
+// Threads the CPU backends may use (default: W4A8_NUM_THREADS, else all cores).
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace w4a8

@@ -1,0 +1,16 @@
+# Fails unless the README's ```cpp block is examples/basic.cpp, byte for byte,
+# so the example users copy is the one that compiles and runs in the tests.
+file(READ "${README}" readme)
+file(READ "${EXAMPLE}" example)
+string(FIND "${readme}" "```cpp\n" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "README.md has no ```cpp block")
+endif()
+math(EXPR start "${start} + 7")
+string(SUBSTRING "${readme}" ${start} -1 rest)
+string(FIND "${rest}" "```" stop)
+string(SUBSTRING "${rest}" 0 ${stop} block)
+if(NOT block STREQUAL example)
+  message(FATAL_ERROR "README.md's C++ example differs from examples/basic.cpp: copy the file into the README")
+endif()
+message(STATUS "README example matches examples/basic.cpp")

@@ -1,0 +1,244 @@
+// w4a8 check: every available backend against the fp64/int64 oracle over a
+// sweep of shapes, group sizes, dtypes and the extensions. Two checks per case:
+//  - int32: the op with unit scales and fp32 output, whose value is the exact
+//    integer sum while |y| < 2^24, compared bit for bit with the oracle;
+//  - float: W4A8Linear forward on random activations, relative error against
+//    the oracle's fp64 evaluation (SPEC.md: <= 1e-3 of ||y|| for fp16 output).
+#include <fmt/core.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "cli/commands.h"
+#include "cli/synthetic.h"
+#include "oracle/fp64_oracle.h"
+#include "w4a8/w4a8.h"
+
+namespace w4a8::cli {
+
+namespace {
+
+enum class Variant { symmetric, zero_points, g_idx };
+const char* variant_name(Variant v) {
+  switch (v) {
+    case Variant::symmetric: return "sym";
+    case Variant::zero_points: return "zp";
+    case Variant::g_idx: return "g_idx";
+  }
+  return "?";
+}
+
+struct Case {
+  Variant variant;
+  int64_t m, n, k, group;  // group -1: per channel
+  DType dtype;
+};
+
+struct Outcome {
+  bool int32_exact = false;
+  double max_abs = 0, rel = 0;
+  bool pass = false;
+  std::string error;
+};
+
+double tolerance(DType t) { return t == DType::bf16 ? 4e-3 : 1e-3; }
+
+Tensor floats_to(const std::vector<float>& v, DType t, std::vector<int64_t> shape) {
+  Tensor out(t, std::move(shape));
+  for (size_t i = 0; i < v.size(); ++i) store_from_float(out.view(), static_cast<int64_t>(i), v[i]);
+  return out;
+}
+
+Outcome run_case(const std::string& backend, const Case& c, uint64_t seed) {
+  Outcome o;
+  const int64_t g = c.group == -1 ? c.k : c.group, groups = c.k / g;
+  const auto w = uniform_int8(c.n * c.k, -8, 7, seed);
+  const auto packed = oracle::spec_pack(w, c.n, c.k);
+  std::vector<int8_t> zp;  // [N, G] checkpoint layout, signed
+  std::vector<int32_t> gidx;
+  std::vector<int64_t> perm;
+  if (c.variant == Variant::zero_points) zp = uniform_int8(c.n * groups, -8, 7, seed + 1);
+  if (c.variant == Variant::g_idx) {
+    std::vector<int64_t> order(c.k);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(seed + 2);
+    std::shuffle(order.begin(), order.end(), rng);
+    gidx.resize(c.k);
+    for (int64_t i = 0; i < c.k; ++i) gidx[order[i]] = static_cast<int32_t>(i / g);
+    perm.resize(c.k);  // stable argsort of gidx, as SPEC.md prescribes for loaders
+    std::iota(perm.begin(), perm.end(), 0);
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return gidx[a] < gidx[b]; });
+  }
+
+  // ---- int32 part: the op with unit scales --------------------------------
+  {
+    const auto a = uniform_int8(c.m * c.k, -128, 127, seed + 3);
+    std::vector<float> ones_m(c.m, 1.0f), ones_gn(groups * c.n, 1.0f);
+    // GEMM column j holds weight column perm[j] (the loader's reordering).
+    std::vector<int8_t> w_cols(w);
+    if (!perm.empty())
+      for (int64_t r = 0; r < c.n; ++r)
+        for (int64_t j = 0; j < c.k; ++j) w_cols[r * c.k + j] = w[r * c.k + perm[j]];
+    const auto b_words = oracle::spec_pack(w_cols, c.n, c.k);
+    std::vector<int8_t> zp_gn;  // op layout [G, N]
+    for (int64_t j = 0; j < groups && !zp.empty(); ++j)
+      for (int64_t r = 0; r < c.n; ++r) zp_gn.push_back(zp[r * groups + j]);
+    const auto zp_words = zp.empty() ? std::vector<int32_t>{} : oracle::spec_pack(zp_gn, groups, c.n);
+    const int8_t eight = 8;
+    Tensor out(DType::f32, {c.m, c.n});
+    GemmOptions opt;
+    opt.backend = backend;
+    const Status s = int4_gemm_w4a8(
+        TensorView(a.data(), DType::i8, {c.m, c.k}), TensorView(ones_m.data(), DType::f32, {c.m}), {},
+        TensorView(b_words.data(), DType::i32, {c.k / 8, c.n}, {1, c.k / 8}),
+        TensorView(ones_gn.data(), DType::f32, {groups, c.n}),
+        zp.empty() ? TensorView(&eight, DType::i8, {1}) : TensorView(zp_words.data(), DType::i32, {groups, c.n / 8}),
+        c.group, perm.empty() ? TensorView() : TensorView(perm.data(), DType::i64, {c.k}), {}, out.view(), opt);
+    if (!s.is_ok()) {
+      o.error = s.to_string();
+      return o;
+    }
+    oracle::Oracle orc;
+    orc.m = c.m, orc.n = c.n, orc.k = c.k, orc.group = g;
+    orc.a.assign(a.begin(), a.end());
+    orc.w.assign(w_cols.begin(), w_cols.end());
+    for (int64_t j = 0; j < groups && !zp.empty(); ++j)
+      for (int64_t r = 0; r < c.n; ++r) orc.w_zp.push_back(zp[r * groups + j]);
+    orc.perm = perm;
+    o.int32_exact = true;
+    for (int64_t r = 0; r < c.m && o.int32_exact; ++r)
+      for (int64_t col = 0; col < c.n; ++col) {
+        int64_t want = 0;
+        for (int64_t j = 0; j < groups; ++j) want += orc.acc(r, col, j);
+        if (static_cast<double>(out.data_as<float>()[r * c.n + col]) != static_cast<double>(want)) {
+          o.int32_exact = false;
+          break;
+        }
+      }
+  }
+
+  // ---- float part: W4A8Linear forward ---------------------------------------
+  {
+    Tensor scales = floats_to(uniform_floats(c.n * groups, 0.002f, 0.02f, seed + 4), DType::f16, {c.n, groups});
+    LinearWeights lw;
+    lw.values = TensorView(w.data(), DType::i8, {c.n, c.k});
+    lw.scales = scales.view();
+    lw.group_size = c.group;
+    if (!zp.empty()) lw.zero_points = TensorView(zp.data(), DType::i8, {c.n, groups});
+    if (!gidx.empty()) lw.g_idx = TensorView(gidx.data(), DType::i32, {c.k});
+    LinearOptions lo;
+    lo.backend = backend;
+    lo.act_type = c.dtype;
+    auto layer = W4A8Linear::create(lw, lo);
+    if (!layer.is_ok()) {
+      o.error = layer.status().to_string();
+      return o;
+    }
+    Tensor x = floats_to(llm_like_activations(c.m, c.k, seed + 5), c.dtype, {c.m, c.k});
+    Tensor y(c.dtype, {c.m, c.n});
+    if (Status s = layer->forward(x.view(), y.view()); !s.is_ok()) {
+      o.error = s.to_string();
+      return o;
+    }
+    Tensor q(DType::i8, {c.m, c.k}), sa(DType::f32, {c.m}), za(DType::i32, {c.m});
+    if (Status s = quantize_per_token_int8(x.view(), q.view(), sa.view(), za.view()); !s.is_ok()) {
+      o.error = s.to_string();
+      return o;
+    }
+    // y = s_m * sum_k q[m,k] * (w[n,k] - zp[n,grp(k)]) * S[n,grp(k)], grp from g_idx when present.
+    double num = 0, den = 0;
+    for (int64_t r = 0; r < c.m; ++r)
+      for (int64_t col = 0; col < c.n; ++col) {
+        double acc = 0;
+        for (int64_t i = 0; i < c.k; ++i) {
+          const int64_t gi = gidx.empty() ? i / g : gidx[i];
+          const double wv = w[col * c.k + i] - (zp.empty() ? 0 : zp[col * groups + gi]);
+          acc += q.data_as<int8_t>()[r * c.k + i] * wv * load_as_float(scales.view(), col * groups + gi);
+        }
+        const double want = sa.data_as<float>()[r] * acc;
+        const double got = load_as_float(y.view(), r * c.n + col);
+        o.max_abs = std::max(o.max_abs, std::fabs(got - want));
+        num += (got - want) * (got - want);
+        den += want * want;
+      }
+    o.rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  }
+  o.pass = o.int32_exact && o.rel <= tolerance(c.dtype);
+  return o;
+}
+
+std::vector<Case> sweep(bool quick) {
+  std::vector<std::pair<int64_t, int64_t>> shapes = {{8, 32}, {24, 64}, {40, 256}};
+  std::vector<int64_t> ms = {1, 3, 17};
+  if (!quick) {
+    shapes.insert(shapes.end(), {{64, 512}, {136, 1024}, {256, 4096}});
+    ms.insert(ms.end(), {64, 255});
+  }
+  std::vector<Case> cases;
+  for (auto [n, k] : shapes)
+    for (int64_t m : ms)
+      for (int64_t group : {-1, 32, 64, 128})
+        for (DType dt : {DType::f16, DType::bf16}) {
+          if (group != -1 && k % group != 0) continue;
+          cases.push_back({Variant::symmetric, m, n, k, group, dt});
+        }
+  // The extensions on a smaller set of shapes.
+  for (Variant v : {Variant::zero_points, Variant::g_idx})
+    for (auto [n, k] : shapes)
+      for (int64_t m : {int64_t{1}, int64_t{17}})
+        cases.push_back({v, m, n, k, k >= 64 ? int64_t{64} : int64_t{32}, DType::f16});
+  return cases;
+}
+
+}  // namespace
+
+void add_check_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("check", "Check every available backend against the fp64/int64 oracle");
+  static bool quick = false, failures_only = false;
+  static std::string backend = "all", json_path;
+  static uint64_t seed = 1;
+  cmd->add_flag("--quick", quick, "A smaller sweep (seconds instead of a minute)");
+  cmd->add_option("--backend", backend, "Backend name, or 'all' available backends")->capture_default_str();
+  cmd->add_option("--seed", seed, "Random seed")->capture_default_str();
+  cmd->add_option("--json", json_path, "Also write the results as JSON to this file");
+  cmd->add_flag("--failures-only", failures_only, "Print only the rows that fail");
+  cmd->callback([] {
+    std::vector<std::string> backends;
+    for (const BackendInfo& b : list_backends())
+      if (b.available && (backend == "all" || backend == b.name)) backends.push_back(b.name);
+    if (backends.empty()) throw std::runtime_error("no available backend named '" + backend + "'");
+    const auto cases = sweep(quick);
+    fmt::print("{:<10} {:<6} {:>4} {:>5} {:>5} {:>5} {:<5} {:>10} {:>10} {:>6} {}\n", "backend", "kind", "M", "N", "K",
+               "group", "dtype", "max_abs", "rel_err", "int32", "result");
+    int failures = 0;
+    nlohmann::json rows = nlohmann::json::array();
+    uint64_t s = seed;
+    for (const std::string& b : backends) {
+      for (const Case& c : cases) {
+        const Outcome o = run_case(b, c, s += 1000);
+        failures += !o.pass;
+        rows.push_back({{"backend", b}, {"kind", variant_name(c.variant)}, {"m", c.m}, {"n", c.n}, {"k", c.k},
+                        {"group", c.group}, {"dtype", dtype_name(c.dtype)}, {"max_abs", o.max_abs},
+                        {"rel_err", o.rel}, {"int32_exact", o.int32_exact}, {"pass", o.pass}, {"error", o.error}});
+        if (failures_only && o.pass) continue;
+        fmt::print("{:<10} {:<6} {:>4} {:>5} {:>5} {:>5} {:<5} {:>10.3e} {:>10.3e} {:>6} {}\n", b,
+                   variant_name(c.variant), c.m, c.n, c.k, c.group, dtype_name(c.dtype), o.max_abs, o.rel,
+                   o.int32_exact ? "exact" : "NO", o.pass ? "ok" : "FAIL " + o.error);
+      }
+    }
+    const size_t total = cases.size() * backends.size();
+    fmt::print("\ncheck: {} cases, {} passed, {} failed (int32 part bit-exact; float part within {} (fp16) / {} (bf16) "
+               "of ||y||)\n\n",
+               total, total - failures, failures, tolerance(DType::f16), tolerance(DType::bf16));
+    if (!json_path.empty()) {
+      std::ofstream(json_path) << nlohmann::json{{"cases", rows}, {"failures", failures}}.dump(2) << "\n";
+    }
+    if (failures) throw std::runtime_error(std::to_string(failures) + " check case(s) failed");
+  });
+}
+
+}  // namespace w4a8::cli
