@@ -60,11 +60,22 @@ void add_bench_command(CLI::App& app) {
     if (backends.empty()) throw std::runtime_error("no available CPU backend named '" + backend + "'");
     const size_t rotate_bytes = static_cast<size_t>(rotate_mb) << 20;
     nlohmann::json rows = nlohmann::json::array();
+    const auto shape_list = parse_shapes(shapes);
+    const auto m_list = parse_ints(ms);
+    for (auto [n, k] : shape_list) {  // every shape is checked before any work starts
+      LinearConfig cfg;
+      cfg.in_features = k;
+      cfg.out_features = n;
+      cfg.group_size = group;
+      throw_if_error(can_implement(cfg));
+    }
+    for (int64_t m : m_list)
+      if (m <= 0) throw std::runtime_error("--m values must be positive, got " + std::to_string(m));
     fmt::print("{} threads; baseline: {}; weights rotate through >= {} MiB\n", num_threads(), fp32_baseline_name(),
                rotate_mb);
     fmt::print("{:<10} {:>6} {:>6} {:>5} {:>12} {:>10} {:>9} {:>12} {:>10} {:>9}\n", "backend", "N", "K", "M",
                "us/call", "weight GB/s", "GOPS", "fp32 us", "fp32 GOPS", "speedup");
-    for (auto [n, k] : parse_shapes(shapes)) {
+    for (auto [n, k] : shape_list) {
       const auto w = heavy_tailed_weights(n, k, 42);
       // fp32 baseline weights, several copies to defeat the cache.
       const size_t f32_copies = copies_for(static_cast<size_t>(n * k) * 4, rotate_bytes);
@@ -74,7 +85,7 @@ void add_bench_command(CLI::App& app) {
         std::vector<W4A8Linear> layers;
         const size_t q_copies = copies_for(q.weight_bytes(), rotate_bytes);
         while (layers.size() < q_copies) layers.push_back(q.another(b));
-        for (int64_t m : parse_ints(ms)) {
+        for (int64_t m : m_list) {
           Tensor x(DType::f16, {m, k});
           const auto xv = llm_like_activations(m, k, 7);
           for (int64_t i = 0; i < m * k; ++i) store_from_float(x.view(), i, xv[i]);

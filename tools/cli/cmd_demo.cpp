@@ -41,7 +41,15 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--group", group, "Group size (-1: per channel)")->capture_default_str();
   cmd->add_option("--backend", backend, "Backend (auto: the best available)")->capture_default_str();
   cmd->callback([] {
-    fmt::print("w4a8 demo: {}x{} linear layer (Llama-3-8B MLP up_proj), {} tokens, group {}\n\n", n, k, m, group);
+    LinearConfig cfg;
+    cfg.in_features = k;
+    cfg.out_features = n;
+    cfg.group_size = group;
+    throw_if_error(can_implement(cfg));
+    if (m <= 0) throw std::runtime_error("--tokens must be positive");
+    const bool llama = n == 14336 && k == 4096;
+    fmt::print("w4a8 demo: {}x{} linear layer{}, {} tokens, group {}\n\n", n, k,
+               llama ? " (Llama-3-8B MLP up_proj)" : "", m, group);
 
     Stopwatch t;
     fmt::print("[1/5] generating fp16 weights (Laplace, sparse 10x outliers) and activations (20x outlier channels)... ");
