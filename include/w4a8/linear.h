@@ -45,8 +45,15 @@ struct LinearWeights {
 };
 
 struct LinearOptions {
-  std::string backend = "auto";  // "auto" picks the best available backend
-  DType act_type = DType::f16;   // the activation dtype the layer is checked for
+  // "auto" picks the best available backend on `device`; a named backend
+  // ("reference", "cuda", ...) implies its own device.
+  std::string backend = "auto";
+  Device device = Device::cpu();
+  DType act_type = DType::f16;  // the activation dtype the layer is checked for
+  // GPU backends size their activation workspace for this many tokens at
+  // create time, so forward never allocates (CUDA-graph safe); a forward with
+  // more tokens runs in chunks of this size.
+  int64_t max_tokens = 4096;
 };
 
 struct ForwardOptions {
@@ -67,6 +74,11 @@ class W4A8Linear {
   Status forward(const TensorView& x, const TensorView& y, const ForwardOptions& options = {}) const;
   // CPU convenience: allocates y in x's dtype.
   Result<Tensor> forward(const TensorView& x) const;
+  // GPU backends cannot return a bad-input Status from an asynchronous forward:
+  // a row with NaN/Inf gets NaN outputs, and this call (which synchronizes
+  // `stream`) reports it as non_finite and clears the flag. CPU: always ok.
+  Status poll_errors(void* stream = nullptr) const;
+  Device device() const;
 
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }

@@ -26,7 +26,8 @@ struct Device {
   int index = 0;
   static Device cpu() { return {}; }
   static Device cuda(int i = 0) { return {DeviceType::cuda, i}; }
-  bool operator==(const Device&) const = default;
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
 };
 std::string device_name(Device d);
 
@@ -71,12 +72,18 @@ class TensorView {
   int64_t strides_[kMaxRank] = {};
 };
 
-// Owning, contiguous, CPU memory. Zero-initialised.
+// Owning, contiguous memory on the CPU (zero-initialised) or on a GPU.
 class Tensor {
  public:
   Tensor() = default;
+  // CPU tensor, zero-initialised. (Throws std::bad_alloc like any container.)
   Tensor(DType dtype, std::vector<int64_t> shape);
+  // Tensor on any device; uninitialised on a GPU. Fails without a GPU or memory.
+  static Result<Tensor> empty(DType dtype, std::vector<int64_t> shape, Device device);
   static Tensor empty_like(const TensorView& v) { return Tensor(v.dtype(), v.shape()); }
+  // A copy on `device` (synchronous).
+  Result<Tensor> to(Device device) const;
+  Device device() const { return device_; }
 
   TensorView view() const;
   void* data() const { return storage_.get(); }
@@ -90,9 +97,13 @@ class Tensor {
 
  private:
   DType dtype_ = DType::f32;
+  Device device_{};
   std::vector<int64_t> shape_;
   std::shared_ptr<std::byte[]> storage_;
 };
+
+// Synchronous copy between any two devices; same dtype and element count.
+Status copy_tensor(const TensorView& dst, const TensorView& src);
 
 // Element access for any floating dtype, as fp32 (exact widening).
 float load_as_float(const TensorView& v, int64_t flat_offset);

@@ -14,6 +14,7 @@ namespace w4a8 {
 // Whatever a backend keeps after preparation; opaque to everyone else.
 struct PreparedWeight {
   virtual ~PreparedWeight() = default;
+  Device device{};  // where forward's tensors must live
 };
 
 class Backend {
@@ -26,19 +27,22 @@ class Backend {
   virtual Status available() const = 0;
   // ok, or why this backend cannot run this layer configuration.
   virtual Status supports(const LinearConfig& config) const = 0;
-  virtual Result<std::unique_ptr<PreparedWeight>> prepare(const detail::QuantizedWeight& w) const = 0;
+  virtual Result<std::unique_ptr<PreparedWeight>> prepare(const detail::QuantizedWeight& w,
+                                                          const LinearOptions& options) const = 0;
   // x2d: [M, K] float, y2d: [M, N] float; both validated, on device().
   virtual Status forward(const PreparedWeight& w, const TensorView& x2d, const TensorView& y2d,
                          void* stream) const = 0;
   virtual Status gemm(const detail::GemmArgs& args, void* stream) const = 0;
+  // Errors found asynchronously by forward (see W4A8Linear::poll_errors).
+  virtual Status poll_errors(const PreparedWeight&, void* /*stream*/) const { return Status::ok(); }
 };
 
 namespace detail {
 
 // Every backend compiled into this build, best first.
 const std::vector<const Backend*>& all_backends();
-// The named backend ("auto": the best available one that supports `config`
-// on `device`), or an error that says why none fits.
+// The named backend (whatever its device), or for "auto" the best available
+// one on `device` that supports `config`; otherwise an error that says why.
 Result<const Backend*> choose_backend(const std::string& name, const LinearConfig& config, Device device);
 
 }  // namespace detail

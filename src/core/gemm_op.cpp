@@ -20,6 +20,9 @@ Status int4_gemm_w4a8(const TensorView& A, const TensorView& A_scale, const Tens
   cfg.has_g_idx = args->perm.defined();
   auto backend = detail::choose_backend(options.backend, cfg, A.device());
   W4A8_RETURN_IF_ERROR(backend.status());
+  if ((*backend)->device().type != A.device().type)
+    return invalid_argument(std::string("backend '") + (*backend)->name() + "' runs on " +
+                            device_name((*backend)->device()) + ", but the operands are on " + device_name(A.device()));
   return (*backend)->gemm(*args, options.stream);
 }
 

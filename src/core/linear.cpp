@@ -17,9 +17,10 @@ Result<W4A8Linear> W4A8Linear::create(const LinearWeights& weights, const Linear
   W4A8_RETURN_IF_ERROR(q.status());
   const LinearConfig cfg = detail::config_of(*q, options.act_type);
   W4A8_RETURN_IF_ERROR(can_implement(cfg));
-  auto backend = detail::choose_backend(options.backend, cfg, Device::cpu());
+  if (options.max_tokens <= 0) return invalid_argument("max_tokens must be positive");
+  auto backend = detail::choose_backend(options.backend, cfg, options.device);
   W4A8_RETURN_IF_ERROR(backend.status());
-  auto prepared = (*backend)->prepare(*q);
+  auto prepared = (*backend)->prepare(*q, options);
   W4A8_RETURN_IF_ERROR(prepared.status());
   W4A8Linear layer;
   layer.backend_ = *backend;
@@ -32,7 +33,7 @@ Result<W4A8Linear> W4A8Linear::create(const LinearWeights& weights, const Linear
 
 Status W4A8Linear::forward(const TensorView& x, const TensorView& y, const ForwardOptions& options) const {
   if (!backend_) return invalid_argument("W4A8Linear: used after it was moved from");
-  const Device dev = backend_->device();
+  const Device dev = prepared_->device;
   if (x.rank() < 1) return invalid_argument("x: expected shape [..., " + std::to_string(in_features_) + "], got " + x.shape_string());
   if (x.size(-1) != in_features_)
     return invalid_argument("x: last dimension is " + std::to_string(x.size(-1)) + ", the layer's in_features is " +
@@ -54,10 +55,19 @@ Status W4A8Linear::forward(const TensorView& x, const TensorView& y, const Forwa
   return backend_->forward(*prepared_, *x2, *y2, options.stream);
 }
 
+Status W4A8Linear::poll_errors(void* stream) const {
+  if (!backend_) return invalid_argument("W4A8Linear: used after it was moved from");
+  return backend_->poll_errors(*prepared_, stream);
+}
+
+Device W4A8Linear::device() const { return prepared_ ? prepared_->device : Device::cpu(); }
+
 Result<Tensor> W4A8Linear::forward(const TensorView& x) const {
   std::vector<int64_t> shape = x.shape();
   if (shape.empty()) return invalid_argument("x: expected shape [..., K], got a scalar");
   shape.back() = out_features_;
+  if (device().type != DeviceType::cpu)
+    return invalid_argument("forward(x) allocates on the CPU; for a GPU layer pass y (forward(x, y, options))");
   Tensor y(x.dtype(), shape);
   W4A8_RETURN_IF_ERROR(forward(x, y.view()));
   return y;

@@ -1,5 +1,7 @@
 #include "w4a8/tensor.h"
 
+#include "core/device_memory.h"
+
 #include <cstring>
 #include <sstream>
 
@@ -103,13 +105,42 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape) : dtype_(dtype), shape_(
   std::memset(storage_.get(), 0, bytes);
 }
 
+Result<Tensor> Tensor::empty(DType dtype, std::vector<int64_t> shape, Device device) {
+  if (device.type == DeviceType::cpu) return Tensor(dtype, std::move(shape));
+  Tensor t;
+  t.dtype_ = dtype;
+  t.device_ = device;
+  t.shape_ = std::move(shape);
+  auto storage = detail::device_allocate(device, std::max<size_t>(t.nbytes(), 1));
+  W4A8_RETURN_IF_ERROR(storage.status());
+  t.storage_ = std::move(storage.value());
+  return t;
+}
+
+Result<Tensor> Tensor::to(Device device) const {
+  auto out = Tensor::empty(dtype_, shape_, device);
+  W4A8_RETURN_IF_ERROR(out.status());
+  W4A8_RETURN_IF_ERROR(copy_tensor(out->view(), view()));
+  return out;
+}
+
+Status copy_tensor(const TensorView& dst, const TensorView& src) {
+  if (dst.dtype() != src.dtype() || dst.numel() != src.numel())
+    return invalid_argument("copy_tensor: " + std::string(dtype_name(src.dtype())) + src.shape_string() + " into " +
+                            dtype_name(dst.dtype()) + dst.shape_string());
+  if (!dst.is_contiguous() || !src.is_contiguous()) return invalid_argument("copy_tensor: both tensors must be contiguous");
+  const size_t bytes = static_cast<size_t>(src.numel()) * dtype_size(src.dtype());
+  if (bytes == 0) return Status::ok();
+  return detail::device_copy(dst.data(), dst.device(), src.data(), src.device(), bytes);
+}
+
 int64_t Tensor::numel() const {
   int64_t n = 1;
   for (int64_t s : shape_) n *= s;
   return n;
 }
 
-TensorView Tensor::view() const { return TensorView(storage_.get(), dtype_, shape_); }
+TensorView Tensor::view() const { return TensorView(storage_.get(), dtype_, shape_, device_); }
 
 float load_as_float(const TensorView& v, int64_t i) {
   switch (v.dtype()) {

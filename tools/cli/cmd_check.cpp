@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <numeric>
+#include <cstring>
 #include <random>
 
 #include "cli/commands.h"
@@ -53,7 +54,15 @@ Tensor floats_to(const std::vector<float>& v, DType t, std::vector<int64_t> shap
   return out;
 }
 
-Outcome run_case(const std::string& backend, const Case& c, uint64_t seed) {
+// A copy of a host tensor on `dev` (the same tensor for the CPU).
+Tensor on(Device dev, const Tensor& t) { return dev.type == DeviceType::cpu ? t : t.to(dev).value(); }
+Tensor host_tensor(DType dt, std::vector<int64_t> shape, const void* data) {
+  Tensor t(dt, std::move(shape));
+  std::memcpy(t.data(), data, t.nbytes());
+  return t;
+}
+
+Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t seed) {
   Outcome o;
   const int64_t g = c.group == -1 ? c.k : c.group, groups = c.k / g;
   const auto w = uniform_int8(c.n * c.k, -8, 7, seed);
@@ -89,19 +98,24 @@ Outcome run_case(const std::string& backend, const Case& c, uint64_t seed) {
       for (int64_t r = 0; r < c.n; ++r) zp_gn.push_back(zp[r * groups + j]);
     const auto zp_words = zp.empty() ? std::vector<int32_t>{} : oracle::spec_pack(zp_gn, groups, c.n);
     const int8_t eight = 8;
-    Tensor out(DType::f32, {c.m, c.n});
     GemmOptions opt;
     opt.backend = backend;
+    const Tensor a_d = on(dev, host_tensor(DType::i8, {c.m, c.k}, a.data()));
+    const Tensor as_d = on(dev, host_tensor(DType::f32, {c.m}, ones_m.data()));
+    const Tensor b_d = on(dev, host_tensor(DType::i32, {c.n, c.k / 8}, b_words.data()));
+    const Tensor ws_d = on(dev, host_tensor(DType::f32, {groups, c.n}, ones_gn.data()));
+    const Tensor zp_d = zp.empty() ? Tensor() : on(dev, host_tensor(DType::i32, {groups, c.n / 8}, zp_words.data()));
+    const Tensor perm_d = perm.empty() ? Tensor() : on(dev, host_tensor(DType::i64, {c.k}, perm.data()));
+    Tensor out_d = Tensor::empty(DType::f32, {c.m, c.n}, dev).value();
     const Status s = int4_gemm_w4a8(
-        TensorView(a.data(), DType::i8, {c.m, c.k}), TensorView(ones_m.data(), DType::f32, {c.m}), {},
-        TensorView(b_words.data(), DType::i32, {c.k / 8, c.n}, {1, c.k / 8}),
-        TensorView(ones_gn.data(), DType::f32, {groups, c.n}),
-        zp.empty() ? TensorView(&eight, DType::i8, {1}) : TensorView(zp_words.data(), DType::i32, {groups, c.n / 8}),
-        c.group, perm.empty() ? TensorView() : TensorView(perm.data(), DType::i64, {c.k}), {}, out.view(), opt);
+        a_d.view(), as_d.view(), {}, TensorView(b_d.data(), DType::i32, {c.k / 8, c.n}, {1, c.k / 8}, dev), ws_d.view(),
+        zp.empty() ? TensorView(&eight, DType::i8, {1}) : zp_d.view(), c.group,
+        perm.empty() ? TensorView() : perm_d.view(), {}, out_d.view(), opt);
     if (!s.is_ok()) {
       o.error = s.to_string();
       return o;
     }
+    const Tensor out = on(Device::cpu(), out_d);
     oracle::Oracle orc;
     orc.m = c.m, orc.n = c.n, orc.k = c.k, orc.group = g;
     orc.a.assign(a.begin(), a.end());
@@ -139,11 +153,15 @@ Outcome run_case(const std::string& backend, const Case& c, uint64_t seed) {
       return o;
     }
     Tensor x = floats_to(llm_like_activations(c.m, c.k, seed + 5), c.dtype, {c.m, c.k});
-    Tensor y(c.dtype, {c.m, c.n});
-    if (Status s = layer->forward(x.view(), y.view()); !s.is_ok()) {
-      o.error = s.to_string();
+    const Tensor x_d = on(dev, x);
+    Tensor y_d = Tensor::empty(c.dtype, {c.m, c.n}, dev).value();
+    Status fs = layer->forward(x_d.view(), y_d.view());
+    if (fs.is_ok()) fs = layer->poll_errors();
+    if (!fs.is_ok()) {
+      o.error = fs.to_string();
       return o;
     }
+    const Tensor y = on(Device::cpu(), y_d);
     Tensor q(DType::i8, {c.m, c.k}), sa(DType::f32, {c.m}), za(DType::i32, {c.m});
     if (Status s = quantize_per_token_int8(x.view(), q.view(), sa.view(), za.view()); !s.is_ok()) {
       o.error = s.to_string();
@@ -207,9 +225,9 @@ void add_check_command(CLI::App& app) {
   cmd->add_option("--json", json_path, "Also write the results as JSON to this file");
   cmd->add_flag("--failures-only", failures_only, "Print only the rows that fail");
   cmd->callback([] {
-    std::vector<std::string> backends;
+    std::vector<std::pair<std::string, Device>> backends;
     for (const BackendInfo& b : list_backends())
-      if (b.available && (backend == "all" || backend == b.name)) backends.push_back(b.name);
+      if (b.available && (backend == "all" || backend == b.name)) backends.emplace_back(b.name, b.device);
     if (backends.empty()) throw std::runtime_error("no available backend named '" + backend + "'");
     const auto cases = sweep(quick);
     fmt::print("{:<10} {:<6} {:>4} {:>5} {:>5} {:>5} {:<5} {:>10} {:>10} {:>6} {}\n", "backend", "kind", "M", "N", "K",
@@ -217,9 +235,14 @@ void add_check_command(CLI::App& app) {
     int failures = 0;
     nlohmann::json rows = nlohmann::json::array();
     uint64_t s = seed;
-    for (const std::string& b : backends) {
+    for (const auto& [b, dev] : backends) {
       for (const Case& c : cases) {
-        const Outcome o = run_case(b, c, s += 1000);
+        Outcome o;
+        try {
+          o = run_case(b, dev, c, s += 1000);
+        } catch (const std::exception& e) {  // e.g. out of device memory
+          o.error = e.what();
+        }
         failures += !o.pass;
         rows.push_back({{"backend", b}, {"kind", variant_name(c.variant)}, {"m", c.m}, {"n", c.n}, {"k", c.k},
                         {"group", c.group}, {"dtype", dtype_name(c.dtype)}, {"max_abs", o.max_abs},

@@ -11,5 +11,6 @@ void sgemm_xwt(const float* x, const float* w, float* y, int64_t m, int64_t n, i
 }
 
 const char* fp32_baseline_name() { return "OpenBLAS sgemm (fp32)"; }
+bool fp32_baseline_available() { return true; }
 
 }  // namespace w4a8::cli

@@ -18,7 +18,8 @@ class ReferenceBackend final : public Backend {
   Status available() const override { return Status::ok(); }
   Status supports(const LinearConfig& c) const override { return can_implement(c); }
 
-  Result<std::unique_ptr<PreparedWeight>> prepare(const detail::QuantizedWeight& w) const override {
+  Result<std::unique_ptr<PreparedWeight>> prepare(const detail::QuantizedWeight& w,
+                                                  const LinearOptions&) const override {
     auto p = std::make_unique<ReferenceWeight>();
     p->w = w;  // Tensors share storage: no copy of the weight bytes
     return std::unique_ptr<PreparedWeight>(std::move(p));

@@ -1,0 +1,239 @@
+// w4a8_cuda_bench: W4A8Linear on the GPU (activation quantization included)
+// beside cuBLASLt fp16, int8 and FP8 in the same run, each timed as CUDA-graph
+// replays of calls that rotate through more weight memory than 4x the L2, so
+// every contender streams its weights from HBM. Also the device's copy
+// bandwidth (the floor for small M) and the quantization kernel alone.
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+#include <cuda_runtime.h>
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "cuda/act_quant.cuh"
+#include "cuda/sm80/gemm_w4a8.cuh"
+#include "cuda_baselines.h"
+#include "w4a8/w4a8.h"
+
+using namespace w4a8;
+using bench::Baseline;
+
+namespace {
+
+#define CHECK_CUDA(x)                                                                                 \
+  do {                                                                                                \
+    const cudaError_t e_ = (x);                                                                       \
+    if (e_ != cudaSuccess) throw std::runtime_error(std::string(#x) + ": " + cudaGetErrorString(e_)); \
+  } while (0)
+
+struct DeviceBuffer {
+  void* p = nullptr;
+  explicit DeviceBuffer(size_t bytes) { CHECK_CUDA(cudaMalloc(&p, std::max<size_t>(bytes, 1))); }
+  ~DeviceBuffer() { cudaFree(p); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+};
+
+// Random non-zero data of each type (never zeros: they can run faster).
+void fill_random(void* dst, size_t count, Baseline kind_or_fp16, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<uint8_t> host(count * bench::input_bytes(kind_or_fp16));
+  for (size_t i = 0; i < count; ++i) {
+    const float v = d(rng);
+    switch (kind_or_fp16) {
+      case Baseline::fp16: reinterpret_cast<uint16_t*>(host.data())[i] = float_to_half_bits(v); break;
+      case Baseline::int8: host[i] = static_cast<uint8_t>(static_cast<int8_t>(v * 100)); break;
+      case Baseline::fp8: {
+        const __nv_fp8_e4m3 f(v * 4);
+        host[i] = *reinterpret_cast<const uint8_t*>(&f);
+        break;
+      }
+    }
+  }
+  CHECK_CUDA(cudaMemcpy(dst, host.data(), host.size(), cudaMemcpyHostToDevice));
+}
+
+// Time `calls` consecutive launches captured in one graph; the median of
+// several replays, per call, in seconds.
+double time_graph(const std::function<void(int, cudaStream_t)>& call, int calls, cudaStream_t s) {
+  cudaGraph_t graph;
+  CHECK_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+  for (int i = 0; i < calls; ++i) call(i, s);
+  CHECK_CUDA(cudaStreamEndCapture(s, &graph));
+  cudaGraphExec_t exec;
+  CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+  CHECK_CUDA(cudaGraphLaunch(exec, s));  // warm-up
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  cudaEvent_t a, b;
+  CHECK_CUDA(cudaEventCreate(&a));
+  CHECK_CUDA(cudaEventCreate(&b));
+  std::vector<double> samples;
+  for (int rep = 0; rep < 7; ++rep) {
+    CHECK_CUDA(cudaEventRecord(a, s));
+    CHECK_CUDA(cudaGraphLaunch(exec, s));
+    CHECK_CUDA(cudaEventRecord(b, s));
+    CHECK_CUDA(cudaEventSynchronize(b));
+    float ms = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&ms, a, b));
+    samples.push_back(ms * 1e-3 / calls);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+double copy_bandwidth(cudaStream_t s) {
+  const size_t bytes = size_t{1} << 30;
+  DeviceBuffer a(bytes), b(bytes);
+  CHECK_CUDA(cudaMemset(a.p, 1, bytes));
+  const double t = time_graph([&](int, cudaStream_t st) { CHECK_CUDA(cudaMemcpyAsync(b.p, a.p, bytes, cudaMemcpyDeviceToDevice, st)); }, 4, s);
+  return 2.0 * bytes / t;  // bytes read + bytes written
+}
+
+std::vector<int64_t> parse_ints(const std::string& s) {
+  std::vector<int64_t> v;
+  std::stringstream ss(s);
+  for (std::string t; std::getline(ss, t, ',');) v.push_back(std::stoll(t));
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"GPU benchmark of w4a8 against cuBLASLt (fp16, int8, fp8) in the same run"};
+  std::string shapes = "6144x4096,4096x4096,28672x4096,4096x14336,10240x8192,8192x28672";
+  std::string ms = "1,4,16,32,64,128,256,512,1024,4096", groups = "128,-1", json_path;
+  double rotate_l2_multiple = 4.0;
+  app.add_option("--shapes", shapes, "NxK list")->capture_default_str();
+  app.add_option("--m", ms, "token counts")->capture_default_str();
+  app.add_option("--groups", groups, "group sizes (-1: per channel)")->capture_default_str();
+  app.add_option("--json", json_path, "write results as JSON");
+  app.add_option("--rotate", rotate_l2_multiple, "weights rotate through this many L2 sizes")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    cudaDeviceProp prop{};
+    CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+    cudaStream_t s;
+    CHECK_CUDA(cudaStreamCreate(&s));
+    const double bw = copy_bandwidth(s);
+    const size_t rotate_bytes = static_cast<size_t>(rotate_l2_multiple * prop.l2CacheSize);
+    fmt::print("device: {} ({} SMs, L2 {:.0f} MiB); copy bandwidth {:.0f} GB/s (read+write)\n", prop.name,
+               prop.multiProcessorCount, prop.l2CacheSize / 1048576.0, bw / 1e9);
+    nlohmann::json out = {{"device", prop.name}, {"copy_gb_per_s", bw / 1e9}, {"results", nlohmann::json::array()}};
+
+    cublasLtHandle_t lt;
+    if (cublasLtCreate(&lt) != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasLtCreate failed");
+    const size_t ws_bytes = size_t{32} << 20;
+    DeviceBuffer ws(ws_bytes);
+
+    // The activation quantization kernel alone, as a fraction of copy bandwidth.
+    for (auto [m, k] : {std::pair<int, int>{4096, 4096}, {4096, 14336}}) {
+      DeviceBuffer x(size_t(m) * k * 2), q(size_t(m) * k), sc(m * 4), gs(size_t(m) * (k / 128) * 4), flag(4);
+      fill_random(x.p, size_t(m) * k, Baseline::fp16, 3);
+      CHECK_CUDA(cudaMemset(flag.p, 0, 4));
+      cuda::ActQuantParams a;
+      a.x = x.p, a.dtype = DType::f16, a.m = m, a.k = k, a.group_size = 128, a.groups = k / 128;
+      a.q = static_cast<int8_t*>(q.p), a.ldq = k, a.scale = static_cast<float*>(sc.p);
+      a.gsum = static_cast<int32_t*>(gs.p), a.error_flag = static_cast<int*>(flag.p);
+      const double t = time_graph([&](int, cudaStream_t st) { CHECK_CUDA(cuda::launch_act_quant(a, st)); }, 8, s);
+      const double bytes = double(m) * k * 3;  // read fp16, write int8
+      fmt::print("act_quant {}x{}: {:.1f} us, {:.0f} GB/s = {:.0f}% of copy bandwidth\n", m, k, t * 1e6, bytes / t / 1e9,
+                 100 * bytes / t / bw);
+      out["act_quant"].push_back({{"m", m}, {"k", k}, {"us", t * 1e6}, {"fraction_of_copy", bytes / t / bw}});
+    }
+
+    fmt::print("\n{:>6} {:>6} {:>5} {:>5} {:>9} {:>7} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}  {}\n", "N", "K", "group", "M",
+               "w4a8 us", "x floor", "fp16 us", "int8 us", "fp8 us", "vs fp16", "vs int8", "vs fp8", "kernel");
+    std::stringstream ss(shapes);
+    for (std::string item; std::getline(ss, item, ',');) {
+      const int64_t n = std::stoll(item.substr(0, item.find('x'))), k = std::stoll(item.substr(item.find('x') + 1));
+      for (int64_t group : parse_ints(groups)) {
+        // Our layers: int4 values + fp16 scales, as a checkpoint gives them.
+        const int64_t G = group == -1 ? 1 : k / group;
+        std::mt19937 rng(static_cast<uint32_t>(n * 31 + k));
+        std::uniform_int_distribution<int> di(-8, 7);
+        std::vector<int8_t> values(size_t(n) * k);
+        for (auto& v : values) v = static_cast<int8_t>(di(rng));
+        Tensor scales(DType::f16, {n, G});
+        for (int64_t i = 0; i < n * G; ++i) store_from_float(scales.view(), i, 0.001f + 0.0001f * (i % 17));
+        LinearWeights lw;
+        lw.values = TensorView(values.data(), DType::i8, {n, k});
+        lw.scales = scales.view();
+        lw.group_size = group;
+        const double our_bytes = n * k / 2.0 + n * G * 2.0;
+        const int copies = static_cast<int>(std::clamp<double>(std::ceil(rotate_bytes / our_bytes), 1, 64));
+        const int64_t max_m = parse_ints(ms).back();
+        std::vector<W4A8Linear> layers;
+        for (int i = 0; i < copies; ++i) {
+          LinearOptions o;
+          o.backend = "cuda";
+          o.max_tokens = std::max<int64_t>(max_m, 1);
+          layers.push_back(W4A8Linear::create(lw, o).value());
+        }
+        // Baseline weights, rotated the same way.
+        std::vector<std::unique_ptr<DeviceBuffer>> bw16, bw8, bwf8;
+        auto make = [&](std::vector<std::unique_ptr<DeviceBuffer>>& v, Baseline b) {
+          const size_t bytes = size_t(n) * k * bench::input_bytes(b);
+          const int c = static_cast<int>(std::clamp<double>(std::ceil(double(rotate_bytes) / bytes), 1, 64));
+          for (int i = 0; i < c; ++i) {
+            v.push_back(std::make_unique<DeviceBuffer>(bytes));
+            fill_random(v.back()->p, size_t(n) * k, b, 100 + i);
+          }
+        };
+        if (group == parse_ints(groups).front()) make(bw16, Baseline::fp16), make(bw8, Baseline::int8), make(bwf8, Baseline::fp8);
+
+        for (int64_t m : parse_ints(ms)) {
+          DeviceBuffer x16(size_t(m) * k * 2), x8(size_t(m) * k), y(size_t(m) * n * 4);
+          fill_random(x16.p, size_t(m) * k, Baseline::fp16, 7);
+          fill_random(x8.p, size_t(m) * k, Baseline::int8, 8);
+          const TensorView xv(x16.p, DType::f16, {m, k}, Device::cuda(0));
+          const TensorView yv(y.p, DType::f16, {m, n}, Device::cuda(0));
+          const int calls = std::max(copies, 8);
+          const double ours = time_graph([&](int i, cudaStream_t st) {
+            ForwardOptions fo;
+            fo.stream = st;
+            throw_if_error(layers[i % copies].forward(xv, yv, fo));
+          }, calls, s);
+          const double floor_s = our_bytes / (bw / 2);  // weights read once at the copy's read rate
+          nlohmann::json row = {{"n", n}, {"k", k}, {"group", group}, {"m", m}, {"w4a8_us", ours * 1e6},
+                                {"floor_us", floor_s * 1e6}, {"kernel", cuda::gemm_kernel_name(static_cast<int>(m))}};
+          double base[3] = {0, 0, 0};
+          if (!bw16.empty()) {
+            const Baseline kinds[3] = {Baseline::fp16, Baseline::int8, Baseline::fp8};
+            std::vector<std::unique_ptr<DeviceBuffer>>* bufs[3] = {&bw16, &bw8, &bwf8};
+            for (int b = 0; b < 3; ++b) {
+              bench::LtGemm g(lt, kinds[b], static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), ws.p, ws_bytes);
+              if (!g.ok()) continue;
+              const void* xin = kinds[b] == Baseline::fp16 ? x16.p : x8.p;
+              auto& wv = *bufs[b];
+              base[b] = time_graph([&](int i, cudaStream_t st) { CHECK_CUDA(g.run(xin, wv[i % wv.size()]->p, y.p, st)); },
+                                   std::max<int>(static_cast<int>(wv.size()), 8), s);
+              row[std::string(bench::baseline_name(kinds[b]))] = base[b] * 1e6;
+            }
+          }
+          auto ratio = [&](double b) { return b > 0 ? fmt::format("{:.2f}x", b / ours) : std::string("n/a"); };
+          auto us = [&](double b) { return b > 0 ? fmt::format("{:.1f}", b * 1e6) : std::string("-"); };
+          fmt::print("{:>6} {:>6} {:>5} {:>5} {:>9.1f} {:>7.2f} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}  {}\n", n, k, group, m,
+                     ours * 1e6, ours / floor_s, us(base[0]), us(base[1]), us(base[2]), ratio(base[0]), ratio(base[1]),
+                     ratio(base[2]), cuda::gemm_kernel_name(static_cast<int>(m)));
+          out["results"].push_back(row);
+        }
+      }
+    }
+    if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "w4a8_cuda_bench: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

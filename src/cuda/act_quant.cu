@@ -1,0 +1,190 @@
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "cuda/act_quant.cuh"
+#include "cuda/common/cuda_status.h"
+
+namespace w4a8::cuda {
+
+namespace {
+constexpr int kThreads = 256;
+constexpr int kMaxGroupsInSmem = 2048;  // K / 32 for K up to 65536
+
+template <typename T>
+__device__ __forceinline__ float to_float(T v);
+template <>
+__device__ __forceinline__ float to_float<__half>(__half v) { return __half2float(v); }
+template <>
+__device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <>
+__device__ __forceinline__ float to_float<float>(float v) { return v; }
+
+template <typename T>
+__device__ __forceinline__ float round_to(float v);
+template <>
+__device__ __forceinline__ float round_to<__half>(float v) { return __half2float(__float2half_rn(v)); }
+template <>
+__device__ __forceinline__ float round_to<__nv_bfloat16>(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+template <>
+__device__ __forceinline__ float round_to<float>(float v) { return v; }
+
+__device__ __forceinline__ float block_max(float v, float* red) {
+  for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = v;
+  __syncthreads();
+  float r = red[0];
+  for (int i = 1; i < kThreads / 32; ++i) r = fmaxf(r, red[i]);
+  __syncthreads();
+  return r;
+}
+
+__device__ __forceinline__ void store_scale(const ActQuantParams& p, int row, float s) {
+  p.scale[row] = s;
+  if (!p.scale_out) return;
+  switch (p.scale_out_dtype) {
+    case DType::f16: static_cast<__half*>(p.scale_out)[row] = __float2half_rn(s); break;
+    case DType::bf16: static_cast<__nv_bfloat16*>(p.scale_out)[row] = __float2bfloat16_rn(s); break;
+    default: static_cast<float*>(p.scale_out)[row] = s; break;
+  }
+}
+
+// One block per row. Pass 1: max |x| (and finiteness); pass 2: q and group sums.
+template <typename T>
+__global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParams p) {
+  __shared__ float red[kThreads / 32];
+  __shared__ int32_t gsum[kMaxGroupsInSmem];
+  __shared__ int bad_row;
+  const int row = blockIdx.x;
+  const T* x = static_cast<const T*>(p.x) + static_cast<int64_t>(row) * p.k;
+  if (threadIdx.x == 0) bad_row = 0;
+  for (int g = threadIdx.x; g < p.groups; g += kThreads) gsum[g] = 0;
+  __syncthreads();
+
+  float amax = 0.0f;
+  bool finite = true;
+  for (int i = threadIdx.x; i < p.k; i += kThreads) {
+    const float v = to_float(x[i]);
+    finite &= isfinite(v);
+    amax = fmaxf(amax, fabsf(v));
+  }
+  if (!finite) bad_row = 1;
+  amax = block_max(amax, red);  // also a barrier for bad_row
+  int8_t* q = p.q + static_cast<int64_t>(row) * p.ldq;
+  if (bad_row) {
+    for (int i = threadIdx.x; i < p.ldq; i += kThreads) q[i] = 0;
+    for (int g = threadIdx.x; g < p.groups && p.gsum; g += kThreads) p.gsum[static_cast<int64_t>(row) * p.groups + g] = 0;
+    if (threadIdx.x == 0) {
+      store_scale(p, row, __int_as_float(0x7fc00000));  // NaN: the row's outputs become NaN, never plausible garbage
+      atomicOr(p.error_flag, 1);
+    }
+    return;
+  }
+  const float s = round_to<T>(fmaxf(amax / 127.0f, 1e-5f));
+  // Each warp handles 32 consecutive columns, which share one group (groups
+  // are multiples of 32, or all of K): one shared atomic per warp.
+  for (int base = 0; base < p.k; base += kThreads) {
+    const int j = base + threadIdx.x;
+    int qi = 0;
+    if (j < p.k) {
+      const float v = to_float(x[p.perm ? p.perm[j] : j]);
+      qi = max(-128, min(127, __float2int_rn(__fdiv_rn(v, s))));
+      q[j] = static_cast<int8_t>(qi);
+    }
+    const int sum = __reduce_add_sync(0xffffffffu, qi);
+    const int first = base + (threadIdx.x / 32) * 32;
+    if (threadIdx.x % 32 == 0 && first < p.k) atomicAdd(&gsum[first / p.group_size], sum);
+  }
+  for (int j = p.k + threadIdx.x; j < p.ldq; j += kThreads) q[j] = 0;
+  __syncthreads();
+  for (int g = threadIdx.x; g < p.groups && p.gsum; g += kThreads) p.gsum[static_cast<int64_t>(row) * p.groups + g] = gsum[g];
+  if (threadIdx.x == 0) store_scale(p, row, s);
+}
+
+__global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParams p) {
+  __shared__ int32_t gsum[kMaxGroupsInSmem];
+  const int row = blockIdx.x;
+  for (int g = threadIdx.x; g < p.groups; g += kThreads) gsum[g] = 0;
+  __syncthreads();
+  const int8_t* a = p.a + static_cast<int64_t>(row) * p.k;
+  int8_t* q = p.q + static_cast<int64_t>(row) * p.ldq;
+  for (int base = 0; base < p.k; base += kThreads) {
+    const int j = base + threadIdx.x;
+    int v = 0;
+    if (j < p.k) {
+      v = a[p.perm ? p.perm[j] : j];
+      q[j] = static_cast<int8_t>(v);
+    }
+    const int sum = __reduce_add_sync(0xffffffffu, v);
+    const int first = base + (threadIdx.x / 32) * 32;
+    if (threadIdx.x % 32 == 0 && first < p.k) atomicAdd(&gsum[first / p.group_size], sum);
+  }
+  for (int j = p.k + threadIdx.x; j < p.ldq; j += kThreads) q[j] = 0;
+  __syncthreads();
+  for (int g = threadIdx.x; g < p.groups; g += kThreads) p.gsum[static_cast<int64_t>(row) * p.groups + g] = gsum[g];
+  if (threadIdx.x == 0) {
+    const int i = p.a_scale_numel == 1 ? 0 : row;
+    float s;
+    switch (p.a_scale_dtype) {
+      case DType::f16: s = __half2float(static_cast<const __half*>(p.a_scale)[i]); break;
+      case DType::bf16: s = __bfloat162float(static_cast<const __nv_bfloat16*>(p.a_scale)[i]); break;
+      default: s = static_cast<const float*>(p.a_scale)[i]; break;
+    }
+    p.scale[row] = s;
+  }
+}
+}  // namespace
+
+cudaError_t launch_act_quant(const ActQuantParams& p, cudaStream_t stream) {
+  if (p.m == 0) return cudaSuccess;
+  if (p.groups > kMaxGroupsInSmem) return cudaErrorInvalidValue;
+  switch (p.dtype) {
+    case DType::f16: act_quant_kernel<__half><<<p.m, kThreads, 0, stream>>>(p); break;
+    case DType::bf16: act_quant_kernel<__nv_bfloat16><<<p.m, kThreads, 0, stream>>>(p); break;
+    case DType::f32: act_quant_kernel<float><<<p.m, kThreads, 0, stream>>>(p); break;
+    default: return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+Status quantize_per_token_device(const TensorView& x, const TensorView& q, const TensorView& scale,
+                                 const TensorView& zero_point, const TensorView& group_sums, int64_t group_size) {
+  const int64_t m = x.size(0), k = x.size(1);
+  const int64_t g = group_size > 0 ? group_size : k;
+  if (k / g > kMaxGroupsInSmem) return unsupported("at most 2048 groups per row on the GPU");
+  if (g % 32 != 0 && g != k)
+    return unsupported("group_size must be a multiple of 32 (or all of K) on the GPU, got " + std::to_string(g));
+  auto s32 = Tensor::empty(DType::f32, {std::max<int64_t>(m, 1)}, x.device());
+  auto flag = Tensor::empty(DType::i32, {1}, x.device());
+  W4A8_RETURN_IF_ERROR(s32.status());
+  W4A8_RETURN_IF_ERROR(flag.status());
+  W4A8_RETURN_IF_ERROR(cuda_status(cudaMemset(flag->data(), 0, sizeof(int)), "cudaMemset"));
+  ActQuantParams p;
+  p.x = x.data();
+  p.dtype = x.dtype();
+  p.m = static_cast<int>(m);
+  p.k = static_cast<int>(k);
+  p.group_size = static_cast<int>(g);
+  p.groups = static_cast<int>(k / g);
+  p.q = q.data_as<int8_t>();
+  p.ldq = static_cast<int>(k);
+  p.scale = s32->data_as<float>();
+  p.scale_out = scale.data();
+  p.scale_out_dtype = scale.dtype();
+  p.gsum = group_sums.defined() ? group_sums.data_as<int32_t>() : nullptr;
+  p.error_flag = flag->data_as<int>();
+  W4A8_RETURN_IF_ERROR(cuda_status(launch_act_quant(p, nullptr), "act_quant kernel"));
+  W4A8_RETURN_IF_ERROR(cuda_status(cudaMemset(zero_point.data(), 0, sizeof(int32_t) * m), "cudaMemset"));
+  int bad = 0;
+  W4A8_RETURN_IF_ERROR(cuda_status(cudaMemcpy(&bad, flag->data(), sizeof(int), cudaMemcpyDeviceToHost), "cudaMemcpy"));
+  if (bad) return Status(StatusCode::non_finite, "x: NaN or Inf in the activations; those rows have NaN scales and q = 0");
+  return Status::ok();
+}
+
+cudaError_t launch_int8_prep(const Int8PrepParams& p, cudaStream_t stream) {
+  if (p.m == 0) return cudaSuccess;
+  if (p.groups > kMaxGroupsInSmem) return cudaErrorInvalidValue;
+  int8_prep_kernel<<<p.m, kThreads, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace w4a8::cuda

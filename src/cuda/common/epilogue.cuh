@@ -1,0 +1,25 @@
+// Shared epilogue pieces: the weight zero point of (group, channel) and the
+// final store in the output dtype.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "cuda/common/kernel_params.h"
+
+namespace w4a8::cuda {
+
+__device__ __forceinline__ int weight_zero_point(const GemmParams& p, int group, int ch) {
+  return p.w_zp ? static_cast<int>(p.w_zp[group * p.n_pad + ch]) : p.w_zp_const;
+}
+
+__device__ __forceinline__ void store_output(const GemmParams& p, int tok, int ch, float v) {
+  const int64_t i = static_cast<int64_t>(tok) * p.n + ch;
+  switch (p.out_type) {
+    case OutType::f16: static_cast<__half*>(p.out)[i] = __float2half_rn(v); break;
+    case OutType::bf16: static_cast<__nv_bfloat16*>(p.out)[i] = __float2bfloat16_rn(v); break;
+    case OutType::f32: static_cast<float*>(p.out)[i] = v; break;
+  }
+}
+
+}  // namespace w4a8::cuda

@@ -1,0 +1,30 @@
+// The arguments every W4A8 GEMM kernel takes (device pointers, plain ints),
+// filled once by the backend from a prepared weight and a quantized batch.
+#pragma once
+
+#include <cstdint>
+
+namespace w4a8::cuda {
+
+enum class OutType : int { f16, bf16, f32 };
+
+struct GemmParams {
+  // Weights (prepared, weight_layout.h)
+  const void* w = nullptr;        // n_pad * k_pad / 2 bytes
+  int n = 0, n_pad = 0, k_pad = 0;
+  int group_size = 0, groups = 0;  // group_size: K for per-channel
+  const float* w_scale = nullptr;  // [groups][n_pad]
+  const uint8_t* w_zp = nullptr;   // [groups][n_pad] unsigned zero points, or null
+  int w_zp_const = 8;              // used when w_zp is null
+  const float* bias = nullptr;     // [n] or null
+  // Activations (quantized, zero-padded to k_pad)
+  const int8_t* q = nullptr;  // [m][ldq]
+  int m = 0, ldq = 0;
+  const float* a_scale = nullptr;  // [m]
+  const int32_t* gsum = nullptr;   // [m][groups]: sums of q per group
+  // Output [m][n]
+  void* out = nullptr;
+  OutType out_type = OutType::f16;
+};
+
+}  // namespace w4a8::cuda

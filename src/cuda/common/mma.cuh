@@ -1,0 +1,50 @@
+// PTX wrappers shared by the CUDA kernels: the int8 MMA, streaming loads and
+// cp.async. Each is one instruction with the constraint it needs.
+#pragma once
+
+#include <cstdint>
+
+namespace w4a8::cuda {
+
+// D = A * B + D for one m16n8k32 tile, s8 x s8 -> s32 (sm_80+).
+// a: A fragment (weights), b: B fragment (tokens), d: C/D fragment.
+__device__ __forceinline__ void mma_s8_16832(int32_t (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// The A fragment of k32 step `step` (0/1) from a lane's 16 prepared bytes:
+// low nibbles are rows gid, high nibbles rows gid+8 (weight_layout.h).
+__device__ __forceinline__ void unpack_a_fragment(const uint4& w, int step, uint32_t (&a)[4]) {
+  const uint32_t lo = step == 0 ? w.x : w.z;
+  const uint32_t hi = step == 0 ? w.y : w.w;
+  a[0] = lo & 0x0F0F0F0Fu;
+  a[1] = (lo >> 4) & 0x0F0F0F0Fu;
+  a[2] = hi & 0x0F0F0F0Fu;
+  a[3] = (hi >> 4) & 0x0F0F0F0Fu;
+}
+
+// 16-byte global load that bypasses L1: weights are read exactly once.
+__device__ __forceinline__ uint4 load_streaming(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
+// cp.async of 16 bytes; src_bytes = 0 zero-fills the destination.
+__device__ __forceinline__ void cp_async_16(void* smem, const void* gmem, int src_bytes) {
+  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+}  // namespace w4a8::cuda

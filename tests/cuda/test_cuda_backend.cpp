@@ -1,0 +1,246 @@
+// The CUDA backend against the CPU reference. Every test skips, with the
+// reason, on a machine without a suitable GPU.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+#include "test_util.h"
+
+using namespace w4a8;
+
+namespace {
+std::string cuda_unavailable() {
+  for (const BackendInfo& b : list_backends())
+    if (b.name == "cuda") return b.available ? "" : b.unavailable_reason;
+  return "this build has no CUDA backend";
+}
+#define REQUIRE_GPU()                                             \
+  do {                                                            \
+    const std::string why = cuda_unavailable();                   \
+    if (!why.empty()) GTEST_SKIP() << "no usable GPU: " << why;   \
+  } while (0)
+
+Tensor on_gpu(const Tensor& t) { return t.to(Device::cuda(0)).value(); }
+Tensor on_cpu(const Tensor& t) { return t.to(Device::cpu()).value(); }
+
+struct Layer {
+  int64_t n, k, group;
+  std::vector<int8_t> w, zp;
+  std::vector<int32_t> g_idx;
+  Tensor scales, bias;
+  LinearWeights weights() const {
+    LinearWeights lw;
+    lw.values = TensorView(w.data(), DType::i8, {n, k});
+    lw.scales = scales.view();
+    lw.group_size = group;
+    if (!zp.empty()) lw.zero_points = TensorView(zp.data(), DType::i8, {n, k / (group == -1 ? k : group)});
+    if (!g_idx.empty()) lw.g_idx = TensorView(g_idx.data(), DType::i32, {k});
+    if (bias.defined()) lw.bias = bias.view();
+    return lw;
+  }
+};
+
+Layer make_layer(int64_t n, int64_t k, int64_t group, std::mt19937& rng, bool asym, bool act_order, bool with_bias) {
+  Layer l{n, k, group, test::random_int4(n * k, rng), {}, {}, {}, {}};
+  const int64_t g = group == -1 ? k : group, groups = k / g;
+  l.scales = test::to_tensor(test::random_floats(n * groups, rng, 0.002f, 0.02f), DType::f16, {n, groups});
+  if (asym) l.zp = test::random_int4(n * groups, rng);
+  if (act_order) {
+    for (int64_t i = 0; i < k; ++i) l.g_idx.push_back(static_cast<int32_t>(i / g));
+    std::shuffle(l.g_idx.begin(), l.g_idx.end(), rng);
+  }
+  if (with_bias) l.bias = test::to_tensor(test::random_floats(n, rng, -1, 1), DType::f16, {n});
+  return l;
+}
+}  // namespace
+
+TEST(CudaActQuant, BitIdenticalToTheReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(51);
+  for (DType dt : {DType::f16, DType::bf16, DType::f32})
+    for (auto [m, k, g] : {std::tuple<int64_t, int64_t, int64_t>{1, 32, 32}, {3, 4096, 128}, {17, 96, -1}, {64, 14336, 128}}) {
+      auto xv = test::random_floats(m * k, rng, -4, 4);
+      xv[0] = 300.0f;  // an outlier
+      if (m > 2) std::fill(xv.begin() + k, xv.begin() + 2 * k, 0.0f);  // an all-zero row
+      Tensor x = test::to_tensor(xv, dt, {m, k});
+      const int64_t groups = k / (g == -1 ? k : g);
+      Tensor q(DType::i8, {m, k}), s(dt, {m}), z(DType::i32, {m}), gs(DType::i32, {m, groups});
+      ActQuantOptions opt;
+      opt.group_size = g;
+      ASSERT_TRUE(quantize_per_token_int8(x.view(), q.view(), s.view(), z.view(), gs.view(), opt).is_ok());
+      Tensor xd = on_gpu(x), qd = on_gpu(q), sd = on_gpu(s), zd = on_gpu(z), gd = on_gpu(gs);
+      const Status st = quantize_per_token_int8(xd.view(), qd.view(), sd.view(), zd.view(), gd.view(), opt);
+      ASSERT_TRUE(st.is_ok()) << st.to_string();
+      const Tensor qh = on_cpu(qd), sh = on_cpu(sd), gh = on_cpu(gd);
+      ASSERT_EQ(0, std::memcmp(qh.data(), q.data(), q.nbytes())) << dtype_name(dt) << " m=" << m << " k=" << k;
+      ASSERT_EQ(0, std::memcmp(sh.data(), s.data(), s.nbytes()));
+      ASSERT_EQ(0, std::memcmp(gh.data(), gs.data(), gs.nbytes()));
+    }
+}
+
+TEST(CudaActQuant, NonFiniteIsReported) {
+  REQUIRE_GPU();
+  std::vector<float> xv(2 * 64, 1.0f);
+  xv[70] = NAN;
+  Tensor x = on_gpu(test::to_tensor(xv, DType::f16, {2, 64}));
+  Tensor q = Tensor::empty(DType::i8, {2, 64}, Device::cuda(0)).value();
+  Tensor s = Tensor::empty(DType::f16, {2}, Device::cuda(0)).value();
+  Tensor z = Tensor::empty(DType::i32, {2}, Device::cuda(0)).value();
+  EXPECT_EQ(quantize_per_token_int8(x.view(), q.view(), s.view(), z.view()).code(), StatusCode::non_finite);
+}
+
+// The op with unit scales and fp32 output: bit-exact integer sums.
+TEST(CudaGemm, IntegerPartBitExactAgainstReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(52);
+  struct Shape { int64_t m, n, k, g; bool zp, perm; };
+  for (Shape sh : {Shape{1, 8, 32, 32, false, false}, {3, 24, 96, 32, true, false}, {17, 40, 256, -1, false, true},
+                   {33, 136, 512, 64, true, true}, {64, 256, 1024, 128, false, false}, {255, 72, 4096, 128, true, false},
+                   {300, 520, 384, 128, false, true}, {8, 4096, 4096, 128, false, false}}) {
+    const int64_t g = sh.g == -1 ? sh.k : sh.g, groups = sh.k / g;
+    auto a = test::random_int8(sh.m * sh.k, rng);
+    auto w = test::random_int4(sh.n * sh.k, rng);
+    auto packed = test::spec_pack(w, sh.n, sh.k);
+    std::vector<float> ones_m(sh.m, 1.0f), ones(groups * sh.n, 1.0f);
+    std::vector<int8_t> zp = test::random_int4(groups * sh.n, rng);
+    auto zp_words = test::spec_pack(zp, groups, sh.n);
+    std::vector<int64_t> perm(sh.k);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    const int8_t eight = 8;
+    Tensor a_t(DType::i8, {sh.m, sh.k}), b_t(DType::i32, {sh.n, sh.k / 8}), as_t(DType::f32, {sh.m}),
+        ws_t(DType::f32, {groups, sh.n}), zp_t(DType::i32, {groups, sh.n / 8}), perm_t(DType::i64, {sh.k});
+    std::memcpy(a_t.data(), a.data(), a.size());
+    std::memcpy(b_t.data(), packed.data(), packed.size() * 4);
+    std::memcpy(as_t.data(), ones_m.data(), ones_m.size() * 4);
+    std::memcpy(ws_t.data(), ones.data(), ones.size() * 4);
+    std::memcpy(zp_t.data(), zp_words.data(), zp_words.size() * 4);
+    std::memcpy(perm_t.data(), perm.data(), perm.size() * 8);
+    Tensor out_ref(DType::f32, {sh.m, sh.n});
+    auto run = [&](const Tensor& A, const Tensor& B, const Tensor& AS, const Tensor& WS, const Tensor& ZP,
+                   const Tensor& P, const Tensor& out, const char* backend) {
+      GemmOptions o;
+      o.backend = backend;
+      TensorView b(B.data(), DType::i32, {sh.k / 8, sh.n}, {1, sh.k / 8}, B.device());
+      return int4_gemm_w4a8(A.view(), AS.view(), {}, b, WS.view(),
+                            sh.zp ? ZP.view() : TensorView(&eight, DType::i8, {1}), sh.g,
+                            sh.perm ? P.view() : TensorView(), {}, out.view(), o);
+    };
+    ASSERT_TRUE(run(a_t, b_t, as_t, ws_t, zp_t, perm_t, out_ref, "reference").is_ok());
+    Tensor out_gpu = Tensor::empty(DType::f32, {sh.m, sh.n}, Device::cuda(0)).value();
+    const Status st = run(on_gpu(a_t), on_gpu(b_t), on_gpu(as_t), on_gpu(ws_t), on_gpu(zp_t), on_gpu(perm_t), out_gpu, "cuda");
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    const Tensor got = on_cpu(out_gpu);
+    ASSERT_EQ(0, std::memcmp(got.data(), out_ref.data(), out_ref.nbytes()))
+        << "m=" << sh.m << " n=" << sh.n << " k=" << sh.k << " g=" << sh.g;
+  }
+}
+
+TEST(CudaLinear, ForwardMatchesReferenceForEveryConfiguration) {
+  REQUIRE_GPU();
+  std::mt19937 rng(53);
+  for (int64_t group : {-1, 32, 128})
+    for (int variant = 0; variant < 8; ++variant) {
+      const Layer l = make_layer(72, 512, group, rng, variant & 1, variant & 2, variant & 4);
+      auto ref = W4A8Linear::create(l.weights());
+      LinearOptions o;
+      o.backend = "cuda";
+      auto gpu = W4A8Linear::create(l.weights(), o);
+      ASSERT_TRUE(ref.is_ok() && gpu.is_ok()) << gpu.status().to_string();
+      for (DType dt : {DType::f16, DType::bf16})
+        for (int64_t m : {1, 5, 16, 31, 33, 129}) {
+          Tensor x = test::to_tensor(test::random_floats(m * l.k, rng, -3, 3), dt, {m, l.k});
+          Tensor y_ref = ref->forward(x.view()).value();
+          Tensor xd = on_gpu(x), yd = Tensor::empty(dt, {m, l.n}, Device::cuda(0)).value();
+          ASSERT_TRUE(gpu->forward(xd.view(), yd.view()).is_ok());
+          ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+          ASSERT_TRUE(gpu->poll_errors().is_ok());
+          const auto want = test::to_floats(y_ref), got = test::to_floats(on_cpu(yd));
+          std::vector<double> want_d(want.begin(), want.end());
+          // Same integers, fp32 sums in another order: differences are output roundings.
+          EXPECT_LT(test::relative_error(got, want_d), dt == DType::bf16 ? 8e-3 : 2e-3)
+              << "group " << group << " variant " << variant << " m=" << m << " " << dtype_name(dt);
+        }
+    }
+}
+
+TEST(CudaLinear, ChunkedTokensEqualOneCall) {
+  REQUIRE_GPU();
+  std::mt19937 rng(54);
+  const Layer l = make_layer(64, 256, 128, rng, false, false, true);
+  LinearOptions big, small;
+  big.backend = small.backend = "cuda";
+  small.max_tokens = 16;
+  auto a = W4A8Linear::create(l.weights(), big), b = W4A8Linear::create(l.weights(), small);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  Tensor x = on_gpu(test::to_tensor(test::random_floats(40 * l.k, rng), DType::f16, {40, l.k}));
+  Tensor ya = Tensor::empty(DType::f16, {40, l.n}, Device::cuda(0)).value();
+  Tensor yb = Tensor::empty(DType::f16, {40, l.n}, Device::cuda(0)).value();
+  ASSERT_TRUE(a->forward(x.view(), ya.view()).is_ok());
+  ASSERT_TRUE(b->forward(x.view(), yb.view()).is_ok());
+  // 40 tokens: one tiled call vs chunks of 16 + 16 + 8 through the small-M kernel.
+  const auto fa = test::to_floats(on_cpu(ya)), fb = test::to_floats(on_cpu(yb));
+  std::vector<double> fa_d(fa.begin(), fa.end());
+  EXPECT_LT(test::relative_error(fb, fa_d), 2e-3);
+}
+
+TEST(CudaLinear, NaNRowsBecomeNaNAndAreReported) {
+  REQUIRE_GPU();
+  std::mt19937 rng(55);
+  const Layer l = make_layer(32, 128, 64, rng, false, false, false);
+  LinearOptions o;
+  o.backend = "cuda";
+  auto gpu = W4A8Linear::create(l.weights(), o);
+  ASSERT_TRUE(gpu.is_ok());
+  auto xv = test::random_floats(3 * l.k, rng);
+  xv[l.k + 5] = INFINITY;
+  Tensor x = on_gpu(test::to_tensor(xv, DType::f16, {3, l.k}));
+  Tensor y = Tensor::empty(DType::f16, {3, l.n}, Device::cuda(0)).value();
+  ASSERT_TRUE(gpu->forward(x.view(), y.view()).is_ok());
+  EXPECT_EQ(gpu->poll_errors().code(), StatusCode::non_finite);
+  EXPECT_TRUE(gpu->poll_errors().is_ok()) << "the flag is cleared once reported";
+  const auto yh = test::to_floats(on_cpu(y));
+  for (int64_t c = 0; c < l.n; ++c) {
+    EXPECT_TRUE(std::isfinite(yh[c]));
+    EXPECT_TRUE(std::isnan(yh[l.n + c]));
+    EXPECT_TRUE(std::isfinite(yh[2 * l.n + c]));
+  }
+}
+
+TEST(CudaLinear, ForwardCanBeCapturedInACudaGraph) {
+  REQUIRE_GPU();
+  std::mt19937 rng(56);
+  const Layer l = make_layer(128, 512, 128, rng, false, false, false);
+  LinearOptions o;
+  o.backend = "cuda";
+  auto gpu = W4A8Linear::create(l.weights(), o);
+  ASSERT_TRUE(gpu.is_ok());
+  for (int64_t m : {4, 64}) {
+    Tensor x = on_gpu(test::to_tensor(test::random_floats(m * l.k, rng), DType::f16, {m, l.k}));
+    Tensor y1 = Tensor::empty(DType::f16, {m, l.n}, Device::cuda(0)).value();
+    Tensor y2 = Tensor::empty(DType::f16, {m, l.n}, Device::cuda(0)).value();
+    ASSERT_TRUE(gpu->forward(x.view(), y1.view()).is_ok());
+    cudaStream_t s;
+    ASSERT_EQ(cudaStreamCreate(&s), cudaSuccess);
+    cudaGraph_t graph;
+    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ForwardOptions fo;
+    fo.stream = s;
+    const Status st = gpu->forward(x.view(), y2.view(), fo);
+    ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    cudaGraphExec_t exec;
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    const Tensor h1 = on_cpu(y1), h2 = on_cpu(y2);
+    EXPECT_EQ(0, std::memcmp(h1.data(), h2.data(), h1.nbytes())) << "graph replay equals the direct call, m=" << m;
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaStreamDestroy(s);
+  }
+}
