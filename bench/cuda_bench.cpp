@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
             fo.stream = st;
             throw_if_error(layers[i % copies].forward(xv, yv, fo));
           }, calls, s);
-          const double floor_s = our_bytes / (bw / 2);  // weights read once at the copy's read rate
+          const double floor_s = our_bytes / bw;  // weight + scale bytes / measured copy bandwidth
           nlohmann::json row = {{"n", n}, {"k", k}, {"group", group}, {"m", m}, {"w4a8_us", ours * 1e6},
                                 {"floor_us", floor_s * 1e6}, {"kernel", cuda::gemm_kernel_name(static_cast<int>(m))}};
           double base[3] = {0, 0, 0};

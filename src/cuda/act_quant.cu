@@ -48,8 +48,29 @@ __device__ __forceinline__ void store_scale(const ActQuantParams& p, int row, fl
   }
 }
 
-// One block per row. Pass 1: max |x| (and finiteness); pass 2: q and group sums.
+// Eight consecutive elements as floats, with 16-byte loads.
 template <typename T>
+__device__ __forceinline__ void load8(const T* p, float (&v)[8]) {
+  if constexpr (sizeof(T) == 2) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(p);
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v[i] = to_float(e[i]);
+  } else {
+    const float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
+    v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+  }
+}
+
+__device__ __forceinline__ int quantize_one(float v, float s) {
+  return max(-128, min(127, __float2int_rn(__fdiv_rn(v, s))));
+}
+
+// One block per row. Pass 1: max |x| (and finiteness); pass 2: q and group
+// sums. kVector: 8 elements per thread step (16-byte loads, 8-byte stores,
+// one shared atomic per 8 - groups are multiples of 8); otherwise one
+// element at a time, gathering through perm (act-order) when given.
+template <typename T, bool kVector>
 __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParams p) {
   __shared__ float red[kThreads / 32];
   __shared__ int32_t gsum[kMaxGroupsInSmem];
@@ -62,10 +83,22 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
 
   float amax = 0.0f;
   bool finite = true;
-  for (int i = threadIdx.x; i < p.k; i += kThreads) {
-    const float v = to_float(x[i]);
-    finite &= isfinite(v);
-    amax = fmaxf(amax, fabsf(v));
+  if constexpr (kVector) {
+    for (int i = threadIdx.x * 8; i < p.k; i += kThreads * 8) {
+      float v[8];
+      load8(x + i, v);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        finite &= isfinite(v[e]);
+        amax = fmaxf(amax, fabsf(v[e]));
+      }
+    }
+  } else {
+    for (int i = threadIdx.x; i < p.k; i += kThreads) {
+      const float v = to_float(x[i]);
+      finite &= isfinite(v);
+      amax = fmaxf(amax, fabsf(v));
+    }
   }
   if (!finite) bad_row = 1;
   amax = block_max(amax, red);  // also a barrier for bad_row
@@ -80,19 +113,36 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
     return;
   }
   const float s = round_to<T>(fmaxf(amax / 127.0f, 1e-5f));
-  // Each warp handles 32 consecutive columns, which share one group (groups
-  // are multiples of 32, or all of K): one shared atomic per warp.
-  for (int base = 0; base < p.k; base += kThreads) {
-    const int j = base + threadIdx.x;
-    int qi = 0;
-    if (j < p.k) {
-      const float v = to_float(x[p.perm ? p.perm[j] : j]);
-      qi = max(-128, min(127, __float2int_rn(__fdiv_rn(v, s))));
-      q[j] = static_cast<int8_t>(qi);
+  if constexpr (kVector) {
+    for (int i = threadIdx.x * 8; i < p.k; i += kThreads * 8) {
+      float v[8];
+      load8(x + i, v);
+      uint32_t lo = 0, hi = 0;
+      int sum = 0;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const int qi = quantize_one(v[e], s);
+        sum += qi;
+        const uint32_t byte = static_cast<uint32_t>(qi) & 0xFFu;
+        if (e < 4) lo |= byte << (8 * e); else hi |= byte << (8 * (e - 4));
+      }
+      *reinterpret_cast<uint2*>(q + i) = make_uint2(lo, hi);
+      atomicAdd(&gsum[i / p.group_size], sum);
     }
-    const int sum = __reduce_add_sync(0xffffffffu, qi);
-    const int first = base + (threadIdx.x / 32) * 32;
-    if (threadIdx.x % 32 == 0 && first < p.k) atomicAdd(&gsum[first / p.group_size], sum);
+  } else {
+    // Each warp handles 32 consecutive columns, which share one group (groups
+    // are multiples of 32, or all of K): one shared atomic per warp.
+    for (int base = 0; base < p.k; base += kThreads) {
+      const int j = base + threadIdx.x;
+      int qi = 0;
+      if (j < p.k) {
+        qi = quantize_one(to_float(x[p.perm ? p.perm[j] : j]), s);
+        q[j] = static_cast<int8_t>(qi);
+      }
+      const int sum = __reduce_add_sync(0xffffffffu, qi);
+      const int first = base + (threadIdx.x / 32) * 32;
+      if (threadIdx.x % 32 == 0 && first < p.k) atomicAdd(&gsum[first / p.group_size], sum);
+    }
   }
   for (int j = p.k + threadIdx.x; j < p.ldq; j += kThreads) q[j] = 0;
   __syncthreads();
@@ -137,10 +187,23 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
 cudaError_t launch_act_quant(const ActQuantParams& p, cudaStream_t stream) {
   if (p.m == 0) return cudaSuccess;
   if (p.groups > kMaxGroupsInSmem) return cudaErrorInvalidValue;
+  // Vector path: no gather, rows of whole 16-byte units, aligned pointers.
+  const size_t row_bytes = static_cast<size_t>(p.k) * dtype_size(p.dtype);
+  const bool vec = !p.perm && p.k % 8 == 0 && row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(p.q) % 8 == 0 && p.ldq % 8 == 0;
   switch (p.dtype) {
-    case DType::f16: act_quant_kernel<__half><<<p.m, kThreads, 0, stream>>>(p); break;
-    case DType::bf16: act_quant_kernel<__nv_bfloat16><<<p.m, kThreads, 0, stream>>>(p); break;
-    case DType::f32: act_quant_kernel<float><<<p.m, kThreads, 0, stream>>>(p); break;
+    case DType::f16:
+      vec ? act_quant_kernel<__half, true><<<p.m, kThreads, 0, stream>>>(p)
+          : act_quant_kernel<__half, false><<<p.m, kThreads, 0, stream>>>(p);
+      break;
+    case DType::bf16:
+      vec ? act_quant_kernel<__nv_bfloat16, true><<<p.m, kThreads, 0, stream>>>(p)
+          : act_quant_kernel<__nv_bfloat16, false><<<p.m, kThreads, 0, stream>>>(p);
+      break;
+    case DType::f32:
+      vec ? act_quant_kernel<float, true><<<p.m, kThreads, 0, stream>>>(p)
+          : act_quant_kernel<float, false><<<p.m, kThreads, 0, stream>>>(p);
+      break;
     default: return cudaErrorInvalidValue;
   }
   return cudaGetLastError();

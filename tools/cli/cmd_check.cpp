@@ -54,8 +54,8 @@ Tensor floats_to(const std::vector<float>& v, DType t, std::vector<int64_t> shap
   return out;
 }
 
-// A copy of a host tensor on `dev` (the same tensor for the CPU).
-Tensor on(Device dev, const Tensor& t) { return dev.type == DeviceType::cpu ? t : t.to(dev).value(); }
+// `t` on `dev`: itself when it is already there, else a copy.
+Tensor on(Device dev, const Tensor& t) { return t.device() == dev ? t : t.to(dev).value(); }
 Tensor host_tensor(DType dt, std::vector<int64_t> shape, const void* data) {
   Tensor t(dt, std::move(shape));
   std::memcpy(t.data(), data, t.nbytes());

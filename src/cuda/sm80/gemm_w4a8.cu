@@ -18,7 +18,10 @@ cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
       case 1: gemm_w4a8_small_m<1><<<grid, block, 0, stream>>>(p); break;
       case 2: gemm_w4a8_small_m<2><<<grid, block, 0, stream>>>(p); break;
       case 3: gemm_w4a8_small_m<3><<<grid, block, 0, stream>>>(p); break;
-      default: gemm_w4a8_small_m<4><<<grid, block, 0, stream>>>(p); break;
+      case 4: gemm_w4a8_small_m<4><<<grid, block, 0, stream>>>(p); break;
+      case 5:
+      case 6: gemm_w4a8_small_m<6><<<grid, block, 0, stream>>>(p); break;
+      default: gemm_w4a8_small_m<8><<<grid, block, 0, stream>>>(p); break;
     }
   } else {
     const dim3 grid((p.n_pad + kTiledBlockN - 1) / kTiledBlockN, (p.m + kTiledBlockM - 1) / kTiledBlockM);

@@ -64,10 +64,15 @@ __global__ void __launch_bounds__(kTiledThreads, 1) gemm_w4a8_tiled(const GemmPa
   int32_t acc[4][4][4] = {};
   float facc[4][4][4] = {};
 
-  auto promote = [&](int step) {
-    const int group = (step * 32) / p.group_size;
+  // What a promotion needs - group sums of this thread's tokens, scales and
+  // zero points of its channels - is loaded one group ahead into registers:
+  // H100, first measurement loading it at the promotion: 246 TOPS at
+  // 4096^3, the warps stalled on these dependent loads every two chunks.
+  int32_t gs[4][2];
+  float sc_lo[4], sc_hi[4];
+  int z_lo[4], z_hi[4];
+  auto load_group = [&](int group) {
     if (group >= p.groups) return;
-    int32_t gs[4][2];
 #pragma unroll
     for (int j = 0; j < 4; ++j)
 #pragma unroll
@@ -79,20 +84,30 @@ __global__ void __launch_bounds__(kTiledThreads, 1) gemm_w4a8_tiled(const GemmPa
     for (int i = 0; i < 4; ++i) {
       const int ch = (tile0 + warp_n * 4 + i) * 16 + gid;
       const bool ok_lo = ch < p.n_pad, ok_hi = ch + 8 < p.n_pad;
-      const float s_lo = ok_lo ? p.w_scale[group * p.n_pad + ch] : 0.0f;
-      const float s_hi = ok_hi ? p.w_scale[group * p.n_pad + ch + 8] : 0.0f;
-      const int z_lo = ok_lo ? weight_zero_point(p, group, ch) : 0;
-      const int z_hi = ok_hi ? weight_zero_point(p, group, ch + 8) : 0;
+      sc_lo[i] = ok_lo ? p.w_scale[group * p.n_pad + ch] : 0.0f;
+      sc_hi[i] = ok_hi ? p.w_scale[group * p.n_pad + ch + 8] : 0.0f;
+      z_lo[i] = ok_lo ? weight_zero_point(p, group, ch) : 0;
+      z_hi[i] = ok_hi ? weight_zero_point(p, group, ch + 8) : 0;
+    }
+  };
+  load_group(0);
+
+  auto promote = [&](int step) {
+    const int group = (step * 32) / p.group_size;
+    if (group >= p.groups) return;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        facc[i][j][0] += s_lo * static_cast<float>(acc[i][j][0] - z_lo * gs[j][0]);
-        facc[i][j][1] += s_lo * static_cast<float>(acc[i][j][1] - z_lo * gs[j][1]);
-        facc[i][j][2] += s_hi * static_cast<float>(acc[i][j][2] - z_hi * gs[j][0]);
-        facc[i][j][3] += s_hi * static_cast<float>(acc[i][j][3] - z_hi * gs[j][1]);
+        facc[i][j][0] += sc_lo[i] * static_cast<float>(acc[i][j][0] - z_lo[i] * gs[j][0]);
+        facc[i][j][1] += sc_lo[i] * static_cast<float>(acc[i][j][1] - z_lo[i] * gs[j][1]);
+        facc[i][j][2] += sc_hi[i] * static_cast<float>(acc[i][j][2] - z_hi[i] * gs[j][0]);
+        facc[i][j][3] += sc_hi[i] * static_cast<float>(acc[i][j][3] - z_hi[i] * gs[j][1]);
 #pragma unroll
         for (int r = 0; r < 4; ++r) acc[i][j][r] = 0;
       }
     }
+    load_group(group + 1);
   };
 
 #pragma unroll
