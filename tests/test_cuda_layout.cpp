@@ -20,7 +20,8 @@ TEST(CudaLayout, FragmentsHoldTheWeightsTheActivationsMeet) {
     const auto bytes = cuda::repack_for_mma(packed.data(), n, k);
     const int64_t n_pad = cuda::round_up(n, 16), k_pad = cuda::round_up(k, 64);
     ASSERT_EQ(static_cast<int64_t>(bytes.size()), n_pad * k_pad / 2);
-    auto u_at = [&](int64_t row, int64_t col) { return row < n && col < k ? w[row * k + col] + 8 : 8; };
+    // Each fragment byte is 16 * w as a signed int8 (0 for padding).
+    auto u_at = [&](int64_t row, int64_t col) { return row < n && col < k ? (16 * w[row * k + col]) & 0xFF : 0; };
     for (int64_t tile = 0; tile < n_pad / 16; ++tile)
       for (int64_t chunk = 0; chunk < k_pad / 64; ++chunk)
         for (int lane = 0; lane < 32; ++lane) {
@@ -29,8 +30,8 @@ TEST(CudaLayout, FragmentsHoldTheWeightsTheActivationsMeet) {
           const int gid = lane / 4, tig = lane % 4;
           for (int step = 0; step < 2; ++step) {
             // unpack_a_fragment: a0/a1 from word 2*step, a2/a3 from word 2*step+1.
-            const uint32_t a[4] = {words[2 * step] & 0x0F0F0F0Fu, (words[2 * step] >> 4) & 0x0F0F0F0Fu,
-                                   words[2 * step + 1] & 0x0F0F0F0Fu, (words[2 * step + 1] >> 4) & 0x0F0F0F0Fu};
+            const uint32_t a[4] = {(words[2 * step] << 4) & 0xF0F0F0F0u, words[2 * step] & 0xF0F0F0F0u,
+                                   (words[2 * step + 1] << 4) & 0xF0F0F0F0u, words[2 * step + 1] & 0xF0F0F0F0u};
             for (int b = 0; b < 4; ++b) {
               // The activation bytes b0 (first 4) and b1 (last 4) at k = 32*step + 8*tig of this chunk.
               const int64_t k_b0 = chunk * 64 + 32 * step + 8 * tig + b, k_b1 = k_b0 + 4;
@@ -43,6 +44,6 @@ TEST(CudaLayout, FragmentsHoldTheWeightsTheActivationsMeet) {
           }
         }
     for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < k; ++c) ASSERT_EQ(cuda::nibble_at(bytes, n_pad, k_pad, r, c), w[r * k + c] + 8);
+      for (int64_t c = 0; c < k; ++c) ASSERT_EQ(cuda::nibble_at(bytes, n_pad, k_pad, r, c), w[r * k + c] & 0xF);
   }
 }

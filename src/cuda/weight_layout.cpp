@@ -21,10 +21,11 @@ void locate(int64_t k_pad, int64_t row, int64_t col, int64_t* byte_offset, int* 
 
 std::vector<uint8_t> repack_for_mma(const int32_t* packed, int64_t n, int64_t k) {
   const int64_t n_pad = round_up(n, kTileChannels), k_pad = round_up(k, kChunkK);
-  std::vector<uint8_t> out(static_cast<size_t>(n_pad * k_pad / 2), 0x88);  // padding: u = 8
+  std::vector<uint8_t> out(static_cast<size_t>(n_pad * k_pad / 2), 0);  // padding: w = 0
   for (int64_t row = 0; row < n; ++row) {
     for (int64_t col = 0; col < k; ++col) {
-      const int u = detail::nibble(packed[row * (k / 8) + col / 8], static_cast<int>(col % 8));
+      // u ^ 8 == (u - 8) & 0xF: the two's-complement nibble of w.
+      const int u = detail::nibble(packed[row * (k / 8) + col / 8], static_cast<int>(col % 8)) ^ detail::kInt4Offset;
       int64_t off;
       int shift;
       locate(k_pad, row, col, &off, &shift);

@@ -100,7 +100,8 @@ TEST(CudaGemm, IntegerPartBitExactAgainstReference) {
   struct Shape { int64_t m, n, k, g; bool zp, perm; };
   for (Shape sh : {Shape{1, 8, 32, 32, false, false}, {3, 24, 96, 32, true, false}, {17, 40, 256, -1, false, true},
                    {33, 136, 512, 64, true, true}, {64, 256, 1024, 128, false, false}, {255, 72, 4096, 128, true, false},
-                   {300, 520, 384, 128, false, true}, {8, 4096, 4096, 128, false, false}}) {
+                   {300, 520, 384, 128, false, true}, {8, 4096, 4096, 128, false, false},
+                   {1100, 4096, 256, 128, true, false} /* enough blocks for the 128x128 tile */}) {
     const int64_t g = sh.g == -1 ? sh.k : sh.g, groups = sh.k / g;
     auto a = test::random_int8(sh.m * sh.k, rng);
     auto w = test::random_int4(sh.n * sh.k, rng);

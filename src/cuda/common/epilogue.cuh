@@ -9,8 +9,9 @@
 
 namespace w4a8::cuda {
 
+// The signed zero point zp = u_zp - 8 of (group, channel): 0 for symmetric weights.
 __device__ __forceinline__ int weight_zero_point(const GemmParams& p, int group, int ch) {
-  return p.w_zp ? static_cast<int>(p.w_zp[group * p.n_pad + ch]) : p.w_zp_const;
+  return p.w_zp ? static_cast<int>(p.w_zp[group * p.n_pad + ch]) - 8 : 0;
 }
 
 __device__ __forceinline__ void store_output(const GemmParams& p, int tok, int ch, float v) {

@@ -14,8 +14,7 @@ struct GemmParams {
   int n = 0, n_pad = 0, k_pad = 0;
   int group_size = 0, groups = 0;  // group_size: K for per-channel
   const float* w_scale = nullptr;  // [groups][n_pad]
-  const uint8_t* w_zp = nullptr;   // [groups][n_pad] unsigned zero points, or null
-  int w_zp_const = 8;              // used when w_zp is null
+  const uint8_t* w_zp = nullptr;   // [groups][n_pad] unsigned zero points (8 = none), or null: symmetric
   const float* bias = nullptr;     // [n] or null
   // Activations (quantized, zero-padded to k_pad)
   const int8_t* q = nullptr;  // [m][ldq]

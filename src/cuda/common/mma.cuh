@@ -17,15 +17,19 @@ __device__ __forceinline__ void mma_s8_16832(int32_t (&d)[4], const uint32_t (&a
 }
 
 // The A fragment of k32 step `step` (0/1) from a lane's 16 prepared bytes:
-// low nibbles are rows gid, high nibbles rows gid+8 (weight_layout.h).
+// low nibbles are rows gid, high nibbles rows gid+8 (weight_layout.h). Each
+// byte comes out as 16 * w, a signed int8, so the MMA sums 16 * q * w.
 __device__ __forceinline__ void unpack_a_fragment(const uint4& w, int step, uint32_t (&a)[4]) {
   const uint32_t lo = step == 0 ? w.x : w.z;
   const uint32_t hi = step == 0 ? w.y : w.w;
-  a[0] = lo & 0x0F0F0F0Fu;
-  a[1] = (lo >> 4) & 0x0F0F0F0Fu;
-  a[2] = hi & 0x0F0F0F0Fu;
-  a[3] = (hi >> 4) & 0x0F0F0F0Fu;
+  a[0] = (lo << 4) & 0xF0F0F0F0u;
+  a[1] = lo & 0xF0F0F0F0u;
+  a[2] = (hi << 4) & 0xF0F0F0F0u;
+  a[3] = hi & 0xF0F0F0F0u;
 }
+
+// The MMAs sum 16 * q * w; this exact power of two undoes it once, at the end.
+inline constexpr float kUnpackScale = 1.0f / 16.0f;
 
 // 16-byte global load that bypasses L1: weights are read exactly once.
 __device__ __forceinline__ uint4 load_streaming(const uint4* p) {

@@ -1,31 +1,106 @@
+#include <cstdlib>
+#include <cstring>
+
 #include "cuda/sm80/gemm_w4a8.cuh"
 #include "cuda/sm80/gemm_w4a8_small_m.cuh"
 #include "cuda/sm80/gemm_w4a8_tiled.cuh"
 
 namespace w4a8::cuda {
 
-cudaError_t configure_gemm_kernels() {
-  return cudaFuncSetAttribute(gemm_w4a8_tiled, cudaFuncAttributeMaxDynamicSharedMemorySize, kTiledSmemBytes);
+namespace {
+
+enum class Kernel { small_m, tiled_128x128, tiled_128x64 };
+
+// Largest M of the weight-streaming kernel (eight n8 token tiles). H100
+// (docs/kernels.md): at M = 64 the 128x128 tiled kernel took 77 us on
+// 4096x4096 (32 blocks for 132 SMs), the streaming kernel 39 us.
+constexpr int kSmallMMaxTokens = 64;
+// Streaming kernel: channel tiles from which 4 warps per block with 4 loads
+// in flight beat 8 and 8. H100: 28672x4096 (1792 tiles) M=1 took 37.6 us with
+// 4/4 and 44.4 us with 8/8; 4096x14336 (256 tiles) 65.7 us with 4/4, 32.9 us
+// with 8/8.
+constexpr int kManyTiles = 1024;
+
+using Large = TiledConfig<2, 4, 4, 4>;  // 128 x 128, 8 warps of 64 x 32, one block per SM
+using Small = TiledConfig<4, 2, 2, 4>;  // 128 x 64, 8 warps of 32 x 32, two blocks per SM
+#define W4A8_TILED_LARGE gemm_w4a8_tiled<2, 4, 4, 4, 1>
+#define W4A8_TILED_SMALL gemm_w4a8_tiled<4, 2, 2, 4, 2>
+
+int g_sms = 132;
+int g_forced = -1;  // a Kernel, or -1
+
+Kernel choose(const GemmParams& p) {
+  if (g_forced >= 0) return static_cast<Kernel>(g_forced);
+  if (p.m <= kSmallMMaxTokens) return Kernel::small_m;
+  // The 128x128 tile once it fills two waves; before that the 128x64 tile
+  // (twice the blocks, two per SM).
+  const long blocks = static_cast<long>((p.n_pad + Large::kBlockN - 1) / Large::kBlockN) *
+                      ((p.m + Large::kBlockM - 1) / Large::kBlockM);
+  return blocks >= 2L * g_sms ? Kernel::tiled_128x128 : Kernel::tiled_128x64;
 }
 
-const char* gemm_kernel_name(int m) { return m <= kSmallMMaxTokens ? "small_m" : "tiled_128x128"; }
+template <int kTilesM>
+void launch_small(const GemmParams& p, cudaStream_t stream) {
+  const dim3 grid(p.n_pad / 16);
+  if (p.n_pad / 16 >= kManyTiles)
+    gemm_w4a8_small_m<kTilesM, 4, 4><<<grid, 32 * 4, 0, stream>>>(p);
+  else
+    gemm_w4a8_small_m<kTilesM, 8, 8><<<grid, 32 * 8, 0, stream>>>(p);
+}
+
+}  // namespace
+
+cudaError_t configure_gemm_kernels() {
+  int dev = 0;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev);
+  if (e == cudaSuccess)
+    e = cudaFuncSetAttribute(W4A8_TILED_LARGE, cudaFuncAttributeMaxDynamicSharedMemorySize, Large::kSmemBytes);
+  if (e == cudaSuccess)
+    e = cudaFuncSetAttribute(W4A8_TILED_SMALL, cudaFuncAttributeMaxDynamicSharedMemorySize, Small::kSmemBytes);
+  if (const char* f = std::getenv("W4A8_CUDA_GEMM")) {
+    if (!std::strcmp(f, "small_m")) g_forced = static_cast<int>(Kernel::small_m);
+    if (!std::strcmp(f, "tiled_128x128")) g_forced = static_cast<int>(Kernel::tiled_128x128);
+    if (!std::strcmp(f, "tiled_128x64")) g_forced = static_cast<int>(Kernel::tiled_128x64);
+  }
+  return e;
+}
+
+const char* gemm_kernel_name(const GemmParams& p) {
+  switch (choose(p)) {
+    case Kernel::small_m: return "small_m";
+    case Kernel::tiled_128x128: return "tiled_128x128";
+    case Kernel::tiled_128x64: return "tiled_128x64";
+  }
+  return "?";
+}
 
 cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
   if (p.m == 0) return cudaSuccess;
-  if (p.m <= kSmallMMaxTokens) {
-    const dim3 grid(p.n_pad / 16), block(32 * kSmallMSplitK);
-    switch ((p.m + 7) / 8) {
-      case 1: gemm_w4a8_small_m<1><<<grid, block, 0, stream>>>(p); break;
-      case 2: gemm_w4a8_small_m<2><<<grid, block, 0, stream>>>(p); break;
-      case 3: gemm_w4a8_small_m<3><<<grid, block, 0, stream>>>(p); break;
-      case 4: gemm_w4a8_small_m<4><<<grid, block, 0, stream>>>(p); break;
-      case 5:
-      case 6: gemm_w4a8_small_m<6><<<grid, block, 0, stream>>>(p); break;
-      default: gemm_w4a8_small_m<8><<<grid, block, 0, stream>>>(p); break;
+  Kernel k = choose(p);
+  if (k == Kernel::small_m && p.m > kSmallMMaxTokens) k = Kernel::tiled_128x64;  // a forced choice that cannot fit
+  switch (k) {
+    case Kernel::small_m:
+      switch ((p.m + 7) / 8) {
+        case 1: launch_small<1>(p, stream); break;
+        case 2: launch_small<2>(p, stream); break;
+        case 3: launch_small<3>(p, stream); break;
+        case 4: launch_small<4>(p, stream); break;
+        case 5:
+        case 6: launch_small<6>(p, stream); break;
+        default: launch_small<8>(p, stream); break;
+      }
+      break;
+    case Kernel::tiled_128x128: {
+      const dim3 grid((p.n_pad + Large::kBlockN - 1) / Large::kBlockN, (p.m + Large::kBlockM - 1) / Large::kBlockM);
+      W4A8_TILED_LARGE<<<grid, Large::kThreads, Large::kSmemBytes, stream>>>(p);
+      break;
     }
-  } else {
-    const dim3 grid((p.n_pad + kTiledBlockN - 1) / kTiledBlockN, (p.m + kTiledBlockM - 1) / kTiledBlockM);
-    gemm_w4a8_tiled<<<grid, kTiledThreads, kTiledSmemBytes, stream>>>(p);
+    case Kernel::tiled_128x64: {
+      const dim3 grid((p.n_pad + Small::kBlockN - 1) / Small::kBlockN, (p.m + Small::kBlockM - 1) / Small::kBlockM);
+      W4A8_TILED_SMALL<<<grid, Small::kThreads, Small::kSmemBytes, stream>>>(p);
+      break;
+    }
   }
   return cudaGetLastError();
 }

@@ -1,5 +1,5 @@
-// Launch of the mma.sync W4A8 GEMM kernels (sm_80 and later), with the
-// choice between them.
+// Launch of the mma.sync W4A8 GEMM kernels (sm_80 and later), and the one
+// table that chooses among them.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -8,20 +8,16 @@
 
 namespace w4a8::cuda {
 
-// Largest M the weight-streaming kernel takes (eight n8 token tiles). H100,
-// first measurement: at M = 64 the 128x128 tiled kernel took 77 us on
-// 4096x4096 (32 blocks for 132 SMs) against 24 us for the streaming kernel
-// at M = 32.
-inline constexpr int kSmallMMaxTokens = 64;
-
-// Once per process and device, before the first launch (raises the tiled
-// kernel's shared-memory limit; not a stream operation, so it stays out of
-// forward and out of any graph capture).
+// Once per process, before the first launch: raises the tiled kernels'
+// shared-memory limits and reads the SM count the dispatch uses (not stream
+// operations, so they stay out of forward and out of any graph capture).
+// W4A8_CUDA_GEMM=small_m|tiled_128x128|tiled_128x64 forces one kernel (for
+// benchmarks and tests; it must fit M: small_m takes M <= 64).
 cudaError_t configure_gemm_kernels();
 
 cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream);
 
-// Which kernel launch_gemm_w4a8 runs for M tokens (for logs and benchmarks).
-const char* gemm_kernel_name(int m);
+// The kernel launch_gemm_w4a8 runs for these parameters.
+const char* gemm_kernel_name(const GemmParams& p);
 
 }  // namespace w4a8::cuda

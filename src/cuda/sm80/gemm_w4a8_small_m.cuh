@@ -2,12 +2,11 @@
 //
 // Phases: fetch (each warp streams its slice of one 16-channel tile, 16 bytes
 // per lane per 64 inputs, kPrefetch chunks in flight, L1 bypassed) ->
-// dequantize (two AND/shift per 4 values: u4 -> s8, no zero point) ->
-// multiply (mma m16n8k32, tokens on the n8 side, kTilesM n8 tiles) ->
-// promote (int32 -> fp32 with the group scale at each group end) ->
-// reduce (kSplitK warps of a block split K; partial sums meet in shared memory) ->
-// write back (token scale, bias, output dtype). The weight zero point is
-// subtracted in int32 at each group's end through the activations' group sums.
+// dequantize (two instructions per 4 weights: bytes of 16 * w) -> multiply
+// (mma m16n8k32, tokens on the n8 side, kTilesM n8 tiles) -> promote (int32
+// -> fp32 with the group scale at each group end; asymmetric weights subtract
+// zp * sum(q) first) -> reduce (kSplitK warps of a block split K; partial
+// sums meet in shared memory) -> write back (token scale, 1/16, bias, dtype).
 #pragma once
 
 #include "cuda/common/epilogue.cuh"
@@ -15,43 +14,37 @@
 
 namespace w4a8::cuda {
 
-// Warps per block (each an eighth of K) and 16-byte weight loads in flight
-// per lane. H100, first measurement with 4 and 4: 4096x14336 at M=1 took
-// 65.7 us = 5.4x the copy-bandwidth floor (latency-bound: 1024 warps, 4 loads
-// each); 8 and 8 put 4x the bytes in flight.
-inline constexpr int kSmallMSplitK = 8;
-inline constexpr int kSmallMPrefetch = 8;
-
-template <int kTilesM>
-__global__ void __launch_bounds__(32 * kSmallMSplitK) gemm_w4a8_small_m(const GemmParams p) {
+template <int kTilesM, int kSplitK, int kPrefetch>
+__global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmParams p) {
   static_assert(kTilesM >= 1 && kTilesM <= 8, "small-M kernel covers 1..64 tokens");
+  static_assert(kSplitK >= 1 && kSplitK <= 16 && kPrefetch >= 1, "split-K warps and prefetch depth");
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int gid = lane / 4, tig = lane % 4;
   const int tile = blockIdx.x;
   const int chunks = p.k_pad / 64;
-  const int per_warp = (chunks + kSmallMSplitK - 1) / kSmallMSplitK;
+  const int per_warp = (chunks + kSplitK - 1) / kSplitK;
   const int c_begin = warp * per_warp, c_end = min(chunks, c_begin + per_warp);
   const int steps_real = (p.groups * p.group_size) / 32;  // k32 steps holding real inputs
+  const bool has_zp = p.w_zp != nullptr;
 
   const uint4* w = static_cast<const uint4*>(p.w) + static_cast<int64_t>(tile) * chunks * 32 + lane;
   int32_t acc[kTilesM][4] = {};
   float facc[kTilesM][4] = {};
   const int ch_lo = tile * 16 + gid, ch_hi = ch_lo + 8;
 
-  // Everything a promotion needs (group scales and zero points of the lane's
-  // two channels, group sums of its tokens) is loaded one group ahead, so a
-  // promotion never waits on memory.
+  // What a promotion needs is loaded one group ahead, so it never waits on memory.
   int loaded_group = -1;
   float s_lo = 0.0f, s_hi = 0.0f;
   int z_lo = 0, z_hi = 0;
-  int32_t gs[kTilesM][2];
+  int32_t gs[kTilesM][2] = {};
   auto load_group = [&](int group) {
     loaded_group = group;
     if (group >= p.groups) return;
     s_lo = p.w_scale[group * p.n_pad + ch_lo];
     s_hi = p.w_scale[group * p.n_pad + ch_hi];
-    z_lo = weight_zero_point(p, group, ch_lo);
-    z_hi = weight_zero_point(p, group, ch_hi);
+    if (!has_zp) return;
+    z_lo = 16 * weight_zero_point(p, group, ch_lo);
+    z_hi = 16 * weight_zero_point(p, group, ch_hi);
 #pragma unroll
     for (int t = 0; t < kTilesM; ++t)
 #pragma unroll
@@ -62,17 +55,15 @@ __global__ void __launch_bounds__(32 * kSmallMSplitK) gemm_w4a8_small_m(const Ge
   };
   load_group((c_begin * 64) / p.group_size);
 
-  // At a group's true end, the weight zero point is subtracted in int32
-  // through the group sums: u = w + zp, so sum q*(u - zp) = sum q*u - zp*sum q.
-  // A slice that ends mid-group promotes its piece without the correction;
-  // exactly one warp (the one that ends the group) subtracts it.
+  // A slice that ends mid-group promotes its piece without the zero-point
+  // term; the warp that ends the group subtracts it, exactly once.
   auto promote = [&](int step, bool group_end) {
     const int group = (step * 32) / p.group_size;
     if (group >= p.groups) return;  // K padding: nothing accumulated
     if (group != loaded_group) load_group(group);  // only when a slice starts mid-way
 #pragma unroll
     for (int t = 0; t < kTilesM; ++t) {
-      if (group_end) {
+      if (has_zp && group_end) {
         acc[t][0] -= z_lo * gs[t][0];
         acc[t][1] -= z_lo * gs[t][1];
         acc[t][2] -= z_hi * gs[t][0];
@@ -107,23 +98,23 @@ __global__ void __launch_bounds__(32 * kSmallMSplitK) gemm_w4a8_small_m(const Ge
     }
   };
 
-  // Fetch ahead: kSmallMPrefetch chunks in flight per lane.
-  uint4 buf[kSmallMPrefetch];
+  // Fetch ahead: kPrefetch chunks in flight per lane.
+  uint4 buf[kPrefetch];
 #pragma unroll
-  for (int i = 0; i < kSmallMPrefetch; ++i)
+  for (int i = 0; i < kPrefetch; ++i)
     buf[i] = c_begin + i < c_end ? load_streaming(w + (c_begin + i) * 32) : make_uint4(0, 0, 0, 0);
-  for (int c = c_begin; c < c_end; c += kSmallMPrefetch) {
+  for (int c = c_begin; c < c_end; c += kPrefetch) {
 #pragma unroll
-    for (int i = 0; i < kSmallMPrefetch; ++i) {
+    for (int i = 0; i < kPrefetch; ++i) {
       const uint4 cur = buf[i];
-      const int next = c + kSmallMPrefetch + i;
+      const int next = c + kPrefetch + i;
       if (next < c_end) buf[i] = load_streaming(w + next * 32);
       if (c + i < c_end) compute_chunk(cur, c + i);
     }
   }
 
-  // Reduce the kSmallMSplitK partial sums: [warp][tile][lane][reg] in shared memory.
-  __shared__ float partial[kSmallMSplitK][kTilesM][32][4];
+  // Reduce the kSplitK partial sums: [warp][tile][lane][reg] in shared memory.
+  __shared__ float partial[kSplitK][kTilesM][32][4];
 #pragma unroll
   for (int t = 0; t < kTilesM; ++t)
 #pragma unroll
@@ -141,8 +132,8 @@ __global__ void __launch_bounds__(32 * kSmallMSplitK) gemm_w4a8_small_m(const Ge
     const int reg = (r16 < 8 ? 0 : 2) + col % 2;
     float v = 0.0f;
 #pragma unroll
-    for (int w2 = 0; w2 < kSmallMSplitK; ++w2) v += partial[w2][t][src_lane][reg];
-    float y = p.a_scale[tok] * v;
+    for (int w2 = 0; w2 < kSplitK; ++w2) v += partial[w2][t][src_lane][reg];
+    float y = p.a_scale[tok] * (v * kUnpackScale);
     if (p.bias) y += p.bias[ch];
     store_output(p, tok, ch, y);
   }
