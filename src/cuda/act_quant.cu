@@ -3,6 +3,7 @@
 
 #include "cuda/act_quant.cuh"
 #include "cuda/common/cuda_status.h"
+#include "cuda/common/mma.cuh"
 
 namespace w4a8::cuda {
 
@@ -75,6 +76,7 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
   __shared__ float red[kThreads / 32];
   __shared__ int32_t gsum[kMaxGroupsInSmem];
   __shared__ int bad_row;
+  allow_dependent_launch();  // the GEMM may start its weight prefetch now
   const int row = blockIdx.x;
   const T* x = static_cast<const T*>(p.x) + static_cast<int64_t>(row) * p.k;
   if (threadIdx.x == 0) bad_row = 0;
@@ -151,6 +153,7 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
 }
 
 __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParams p) {
+  allow_dependent_launch();
   __shared__ int32_t gsum[kMaxGroupsInSmem];
   const int row = blockIdx.x;
   for (int g = threadIdx.x; g < p.groups; g += kThreads) gsum[g] = 0;

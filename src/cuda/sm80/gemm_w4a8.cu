@@ -28,6 +28,26 @@ using Small = TiledConfig<4, 2, 2, 4>;  // 128 x 64, 8 warps of 32 x 32, two blo
 
 int g_sms = 132;
 int g_forced = -1;  // a Kernel, or -1
+bool g_pdl = false;  // programmatic dependent launch (sm_90+)
+
+// Launches with programmatic stream serialization where the GPU has it, so
+// the kernel starts while the quantizer before it still runs (it waits in
+// wait_for_producer). H100 before this: a 4096x4096 layer at M=1 took 11.9 us
+// for 3.6 us of weight bytes.
+template <typename Kernel>
+void launch(Kernel kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stream, const GemmParams& p) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = g_pdl ? 1 : 0;
+  cudaLaunchKernelEx(&cfg, kernel, p);
+}
 
 Kernel choose(const GemmParams& p) {
   if (g_forced >= 0) return static_cast<Kernel>(g_forced);
@@ -43,9 +63,9 @@ template <int kTilesM>
 void launch_small(const GemmParams& p, cudaStream_t stream) {
   const dim3 grid(p.n_pad / 16);
   if (p.n_pad / 16 >= kManyTiles)
-    gemm_w4a8_small_m<kTilesM, 4, 4><<<grid, 32 * 4, 0, stream>>>(p);
+    launch(gemm_w4a8_small_m<kTilesM, 4, 4>, grid, dim3(32 * 4), 0, stream, p);
   else
-    gemm_w4a8_small_m<kTilesM, 8, 8><<<grid, 32 * 8, 0, stream>>>(p);
+    launch(gemm_w4a8_small_m<kTilesM, 8, 8>, grid, dim3(32 * 8), 0, stream, p);
 }
 
 }  // namespace
@@ -54,6 +74,9 @@ cudaError_t configure_gemm_kernels() {
   int dev = 0;
   cudaError_t e = cudaGetDevice(&dev);
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev);
+  int major = 0;
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+  g_pdl = major >= 9 && !std::getenv("W4A8_CUDA_NO_PDL");
   if (e == cudaSuccess)
     e = cudaFuncSetAttribute(W4A8_TILED_LARGE, cudaFuncAttributeMaxDynamicSharedMemorySize, Large::kSmemBytes);
   if (e == cudaSuccess)
@@ -93,12 +116,12 @@ cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
       break;
     case Kernel::tiled_128x128: {
       const dim3 grid((p.n_pad + Large::kBlockN - 1) / Large::kBlockN, (p.m + Large::kBlockM - 1) / Large::kBlockM);
-      W4A8_TILED_LARGE<<<grid, Large::kThreads, Large::kSmemBytes, stream>>>(p);
+      launch(W4A8_TILED_LARGE, grid, dim3(Large::kThreads), Large::kSmemBytes, stream, p);
       break;
     }
     case Kernel::tiled_128x64: {
       const dim3 grid((p.n_pad + Small::kBlockN - 1) / Small::kBlockN, (p.m + Small::kBlockM - 1) / Small::kBlockM);
-      W4A8_TILED_SMALL<<<grid, Small::kThreads, Small::kSmemBytes, stream>>>(p);
+      launch(W4A8_TILED_SMALL, grid, dim3(Small::kThreads), Small::kSmemBytes, stream, p);
       break;
     }
   }

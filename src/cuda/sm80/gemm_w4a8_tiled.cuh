@@ -46,6 +46,7 @@ __global__ void __launch_bounds__(32 * kWarpsN * kWarpsM, kMinBlocks) gemm_w4a8_
   const int steps_real = (p.groups * p.group_size) / 32;
   const bool has_zp = p.w_zp != nullptr;
 
+  wait_for_producer();  // every stage reads q
   auto stage_w = [&](int s) { return reinterpret_cast<uint4*>(smem + s * C::kStageWeightBytes); };
   auto stage_a = [&](int s) { return smem + kTiledStages * C::kStageWeightBytes + s * C::kStageTokenBytes; };
 
