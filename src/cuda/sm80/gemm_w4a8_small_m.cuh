@@ -96,7 +96,24 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
     if (group_end) load_group(group + 1);
   };
 
-  auto compute_chunk = [&](const uint4& wv, int chunk) {
+  // Activation fragments of a chunk: 8 bytes per lane per step and token tile
+  // (L1/L2 hits). Up to 32 tokens they are fetched two chunks ahead, like the
+  // weights: H100 ncu, loaded just before their MMA, 8192x28672 at M=1 ran at
+  // 9.8 cycles per issued instruction and 34% of DRAM bandwidth.
+  constexpr bool kPrefetchB = kTilesM <= 4;
+  auto load_b = [&](int chunk, uint2 (&bf)[2][kTilesM]) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s)
+#pragma unroll
+      for (int t = 0; t < kTilesM; ++t) {
+        const int tok = t * 8 + gid;
+        bf[s][t] = make_uint2(0, 0);
+        if (tok < p.m && chunk < c_end)
+          bf[s][t] = __ldg(reinterpret_cast<const uint2*>(p.q + static_cast<int64_t>(tok) * p.ldq + chunk * 64 + s * 32 + tig * 8));
+      }
+  };
+
+  auto compute_chunk = [&](const uint4& wv, int chunk, const uint2 (&bf)[2][kTilesM]) {
 #pragma unroll
     for (int s = 0; s < 2; ++s) {
       const int step = chunk * 2 + s;
@@ -104,10 +121,7 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
       unpack_a_fragment(wv, s, a);
 #pragma unroll
       for (int t = 0; t < kTilesM; ++t) {
-        const int tok = t * 8 + gid;
-        uint2 bv = make_uint2(0, 0);
-        if (tok < p.m) bv = __ldg(reinterpret_cast<const uint2*>(p.q + static_cast<int64_t>(tok) * p.ldq + step * 32 + tig * 8));
-        const uint32_t b[2] = {bv.x, bv.y};
+        const uint32_t b[2] = {bf[s][t].x, bf[s][t].y};
         mma_s8_16832(acc[t], a, b);
       }
       const bool group_end = ((step + 1) * 32) % p.group_size == 0 || step + 1 == steps_real;
@@ -115,14 +129,29 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
     }
   };
 
-  // Fetch ahead: kPrefetch chunks in flight per lane.
+  // Fetch ahead: kPrefetch weight chunks (and two activation chunks) in flight per lane.
+  uint2 bring[2][2][kPrefetchB ? kTilesM : 1];
+  if constexpr (kPrefetchB) {
+    load_b(c_begin, bring[0]);
+    load_b(c_begin + 1, bring[1]);
+  }
+  static_assert(kPrefetch % 2 == 0, "the activation ring alternates between two slots");
   for (int c = c_begin; c < c_end; c += kPrefetch) {
 #pragma unroll
     for (int i = 0; i < kPrefetch; ++i) {
       const uint4 cur = buf[i];
       const int next = c + kPrefetch + i;
       if (next < c_end) buf[i] = load_streaming(w + next * 32);
-      if (c + i < c_end) compute_chunk(cur, c + i);
+      if (c + i < c_end) {
+        if constexpr (kPrefetchB) {
+          compute_chunk(cur, c + i, bring[i % 2]);
+          load_b(c + i + 2, bring[i % 2]);
+        } else {
+          uint2 bf[2][kTilesM];
+          load_b(c + i, bf);
+          compute_chunk(cur, c + i, bf);
+        }
+      }
     }
   }
 
