@@ -97,10 +97,10 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
   };
 
   // Activation fragments of a chunk: 8 bytes per lane per step and token tile
-  // (L1/L2 hits). Up to 32 tokens they are fetched two chunks ahead, like the
-  // weights: H100 ncu, loaded just before their MMA, 8192x28672 at M=1 ran at
-  // 9.8 cycles per issued instruction and 34% of DRAM bandwidth.
-  constexpr bool kPrefetchB = kTilesM <= 4;
+  // (L1/L2 hits). For one token tile they are fetched two chunks ahead, like
+  // the weights. H100: 4096x4096 M=1 11.4 -> 10.1 us; doing it for 2..4 tiles
+  // cost occupancy (M=16: 13.2 -> 18.0 us), so those load just in time.
+  constexpr bool kPrefetchB = kTilesM == 1;
   auto load_b = [&](int chunk, uint2 (&bf)[2][kTilesM]) {
 #pragma unroll
     for (int s = 0; s < 2; ++s)
