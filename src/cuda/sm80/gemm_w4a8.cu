@@ -27,7 +27,8 @@ using Small = TiledConfig<4, 2, 2, 4>;  // 128 x 64, 8 warps of 32 x 32, two blo
 #define W4A8_TILED_SMALL gemm_w4a8_tiled<4, 2, 2, 4, 2>
 
 int g_sms = 132;
-int g_forced = -1;  // a Kernel, or -1
+int g_forced = -1;       // a Kernel, or -1
+int g_small_config = -1;  // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 (split-K warps x ring depth), or -1
 bool g_pdl = false;  // programmatic dependent launch (sm_90+)
 
 // Launches with programmatic stream serialization where the GPU has it, so
@@ -62,10 +63,12 @@ Kernel choose(const GemmParams& p) {
 template <int kTilesM>
 void launch_small(const GemmParams& p, cudaStream_t stream) {
   const dim3 grid(p.n_pad / 16);
-  if (p.n_pad / 16 >= kManyTiles)
-    launch(gemm_w4a8_small_m<kTilesM, 4, 4>, grid, dim3(32 * 4), 0, stream, p);
-  else
-    launch(gemm_w4a8_small_m<kTilesM, 8, 8>, grid, dim3(32 * 8), 0, stream, p);
+  const int config = g_small_config >= 0 ? g_small_config : (p.n_pad / 16 >= kManyTiles ? 1 : 0);
+  switch (config) {
+    case 1: launch(gemm_w4a8_small_m<kTilesM, 4, 16>, grid, dim3(32 * 4), 0, stream, p); break;
+    case 2: launch(gemm_w4a8_small_m<kTilesM, 8, 4>, grid, dim3(32 * 8), 0, stream, p); break;
+    default: launch(gemm_w4a8_small_m<kTilesM, 8, 8>, grid, dim3(32 * 8), 0, stream, p); break;
+  }
 }
 
 }  // namespace
@@ -81,6 +84,11 @@ cudaError_t configure_gemm_kernels() {
     e = cudaFuncSetAttribute(W4A8_TILED_LARGE, cudaFuncAttributeMaxDynamicSharedMemorySize, Large::kSmemBytes);
   if (e == cudaSuccess)
     e = cudaFuncSetAttribute(W4A8_TILED_SMALL, cudaFuncAttributeMaxDynamicSharedMemorySize, Small::kSmemBytes);
+  if (const char* f = std::getenv("W4A8_CUDA_SMALL_M")) {
+    if (!std::strcmp(f, "8x8")) g_small_config = 0;
+    if (!std::strcmp(f, "4x16")) g_small_config = 1;
+    if (!std::strcmp(f, "8x4")) g_small_config = 2;
+  }
   if (const char* f = std::getenv("W4A8_CUDA_GEMM")) {
     if (!std::strcmp(f, "small_m")) g_forced = static_cast<int>(Kernel::small_m);
     if (!std::strcmp(f, "tiled_128x128")) g_forced = static_cast<int>(Kernel::tiled_128x128);

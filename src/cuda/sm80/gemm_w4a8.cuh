@@ -12,7 +12,8 @@ namespace w4a8::cuda {
 // shared-memory limits and reads the SM count the dispatch uses (not stream
 // operations, so they stay out of forward and out of any graph capture).
 // W4A8_CUDA_GEMM=small_m|tiled_128x128|tiled_128x64 forces one kernel (for
-// benchmarks and tests; it must fit M: small_m takes M <= 64).
+// benchmarks and tests; it must fit M: small_m takes M <= 64), and
+// W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth.
 cudaError_t configure_gemm_kernels();
 
 cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream);
