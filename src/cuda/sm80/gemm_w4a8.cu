@@ -15,11 +15,11 @@ enum class Kernel { small_m, tiled_128x128, tiled_128x64 };
 // (docs/kernels.md): at M = 64 the 128x128 tiled kernel took 77 us on
 // 4096x4096 (32 blocks for 132 SMs), the streaming kernel 39 us.
 constexpr int kSmallMMaxTokens = 64;
-// Streaming kernel: channel tiles from which 4 warps per block with 4 loads
-// in flight beat 8 and 8. H100: 28672x4096 (1792 tiles) M=1 took 37.6 us with
-// 4/4 and 44.4 us with 8/8; 4096x14336 (256 tiles) 65.7 us with 4/4, 32.9 us
-// with 8/8.
-constexpr int kManyTiles = 1024;
+// Streaming kernel, split-K warps x ring depth: 8 x 4 on every shape. H100
+// sweep at M = 1 / 16 / 32 (docs/kernels.md), 8x4 against 8x8 and 4x16:
+// 28672x4096 M=1 35.3 / 38.8 / 44.3 us, 10240x8192 M=1 28.7 / 31.0 / 31.0 us,
+// 4096x4096 M=16 12.2 / 12.5 / 16.9 us - best or tied everywhere.
+constexpr int kDefaultSmallConfig = 2;  // 8x4
 
 using Large = TiledConfig<2, 4, 4, 4>;  // 128 x 128, 8 warps of 64 x 32, one block per SM
 using Small = TiledConfig<4, 2, 2, 4>;  // 128 x 64, 8 warps of 32 x 32, two blocks per SM
@@ -63,7 +63,7 @@ Kernel choose(const GemmParams& p) {
 template <int kTilesM>
 void launch_small(const GemmParams& p, cudaStream_t stream) {
   const dim3 grid(p.n_pad / 16);
-  const int config = g_small_config >= 0 ? g_small_config : (p.n_pad / 16 >= kManyTiles ? 1 : 0);
+  const int config = g_small_config >= 0 ? g_small_config : kDefaultSmallConfig;
   switch (config) {
     case 1: launch(gemm_w4a8_small_m<kTilesM, 4, 16>, grid, dim3(32 * 4), 0, stream, p); break;
     case 2: launch(gemm_w4a8_small_m<kTilesM, 8, 4>, grid, dim3(32 * 8), 0, stream, p); break;
