@@ -63,6 +63,23 @@ __device__ __forceinline__ void load8(const T* p, float (&v)[8]) {
   }
 }
 
+// Adds the warp's values for columns base + 32 * warp + lane to their group's
+// shared sum. A warp's 32 consecutive columns share one group (groups are
+// multiples of 32, or all of K), so it takes one atomic per warp.
+__device__ __forceinline__ void add_warp_to_group_sum(int32_t* gsum, int base, int k, int group_size, int v) {
+  const int sum = __reduce_add_sync(0xffffffffu, v);
+  const int first = base + (threadIdx.x / 32) * 32;
+  if (threadIdx.x % 32 == 0 && first < k) atomicAdd(&gsum[first / group_size], sum);
+}
+
+// The end of a row: zero padding after column k, the group sums out.
+__device__ __forceinline__ void finish_row(int8_t* q, int k, int ldq, const int32_t* gsum_smem, int32_t* gsum_out,
+                                           int groups) {
+  for (int j = k + threadIdx.x; j < ldq; j += kThreads) q[j] = 0;
+  __syncthreads();
+  for (int g = threadIdx.x; g < groups && gsum_out; g += kThreads) gsum_out[g] = gsum_smem[g];
+}
+
 __device__ __forceinline__ int quantize_one(float v, float s) {
   return max(-128, min(127, __float2int_rn(__fdiv_rn(v, s))));
 }
@@ -132,8 +149,6 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
       atomicAdd(&gsum[i / p.group_size], sum);
     }
   } else {
-    // Each warp handles 32 consecutive columns, which share one group (groups
-    // are multiples of 32, or all of K): one shared atomic per warp.
     for (int base = 0; base < p.k; base += kThreads) {
       const int j = base + threadIdx.x;
       int qi = 0;
@@ -141,14 +156,10 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
         qi = quantize_one(to_float(x[p.perm ? p.perm[j] : j]), s);
         q[j] = static_cast<int8_t>(qi);
       }
-      const int sum = __reduce_add_sync(0xffffffffu, qi);
-      const int first = base + (threadIdx.x / 32) * 32;
-      if (threadIdx.x % 32 == 0 && first < p.k) atomicAdd(&gsum[first / p.group_size], sum);
+      add_warp_to_group_sum(gsum, base, p.k, p.group_size, qi);
     }
   }
-  for (int j = p.k + threadIdx.x; j < p.ldq; j += kThreads) q[j] = 0;
-  __syncthreads();
-  for (int g = threadIdx.x; g < p.groups && p.gsum; g += kThreads) p.gsum[static_cast<int64_t>(row) * p.groups + g] = gsum[g];
+  finish_row(q, p.k, p.ldq, gsum, p.gsum ? p.gsum + static_cast<int64_t>(row) * p.groups : nullptr, p.groups);
   if (threadIdx.x == 0) store_scale(p, row, s);
 }
 
@@ -167,13 +178,9 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
       v = a[p.perm ? p.perm[j] : j];
       q[j] = static_cast<int8_t>(v);
     }
-    const int sum = __reduce_add_sync(0xffffffffu, v);
-    const int first = base + (threadIdx.x / 32) * 32;
-    if (threadIdx.x % 32 == 0 && first < p.k) atomicAdd(&gsum[first / p.group_size], sum);
+    add_warp_to_group_sum(gsum, base, p.k, p.group_size, v);
   }
-  for (int j = p.k + threadIdx.x; j < p.ldq; j += kThreads) q[j] = 0;
-  __syncthreads();
-  for (int g = threadIdx.x; g < p.groups; g += kThreads) p.gsum[static_cast<int64_t>(row) * p.groups + g] = gsum[g];
+  finish_row(q, p.k, p.ldq, gsum, p.gsum + static_cast<int64_t>(row) * p.groups, p.groups);
   if (threadIdx.x == 0) {
     const int i = p.a_scale_numel == 1 ? 0 : row;
     float s;

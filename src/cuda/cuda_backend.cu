@@ -52,6 +52,18 @@ GemmParams gemm_params(const CudaWeight& w) {
   return p;
 }
 
+// Both activation-preparation kernels write into the layer's workspace.
+template <typename Params>
+void point_at_workspace(const CudaWeight& w, Params& a) {
+  a.perm = w.perm.defined() ? w.perm.data_as<const int32_t>() : nullptr;
+  a.group_size = static_cast<int>(w.group_size);
+  a.groups = static_cast<int>(w.groups);
+  a.q = w.q.data_as<int8_t>();
+  a.ldq = static_cast<int>(w.k_pad);
+  a.scale = w.a_scale.data_as<float>();
+  a.gsum = w.gsum.data_as<int32_t>();
+}
+
 OutType out_type(DType t) { return t == DType::f16 ? OutType::f16 : t == DType::bf16 ? OutType::bf16 : OutType::f32; }
 
 class CudaBackend final : public Backend {
@@ -146,13 +158,7 @@ class CudaBackend final : public Backend {
       a.dtype = x.dtype();
       a.m = static_cast<int>(mc);
       a.k = static_cast<int>(w.k);
-      a.perm = w.perm.defined() ? w.perm.data_as<const int32_t>() : nullptr;
-      a.group_size = static_cast<int>(w.group_size);
-      a.groups = static_cast<int>(w.groups);
-      a.q = w.q.data_as<int8_t>();
-      a.ldq = static_cast<int>(w.k_pad);
-      a.scale = w.a_scale.data_as<float>();
-      a.gsum = w.gsum.data_as<int32_t>();
+      point_at_workspace(w, a);
       a.error_flag = w.error_flag.data_as<int>();
       W4A8_CUDA_RETURN_IF_ERROR(launch_act_quant(a, as_stream(stream)));
       GemmParams p = gemm_params(w);
@@ -195,16 +201,10 @@ class CudaBackend final : public Backend {
     a.a = g.a.data_as<const int8_t>();
     a.m = static_cast<int>(g.m);
     a.k = static_cast<int>(g.k);
-    a.perm = w.perm.defined() ? w.perm.data_as<const int32_t>() : nullptr;
     a.a_scale = g.a_scale.data();
     a.a_scale_dtype = g.a_scale.dtype();
     a.a_scale_numel = static_cast<int>(g.a_scale.numel());
-    a.group_size = static_cast<int>(w.group_size);
-    a.groups = static_cast<int>(w.groups);
-    a.q = w.q.data_as<int8_t>();
-    a.ldq = static_cast<int>(w.k_pad);
-    a.scale = w.a_scale.data_as<float>();
-    a.gsum = w.gsum.data_as<int32_t>();
+    point_at_workspace(w, a);
     W4A8_CUDA_RETURN_IF_ERROR(launch_int8_prep(a, as_stream(stream)));
     GemmParams p = gemm_params(w);
     p.m = static_cast<int>(g.m);
