@@ -50,10 +50,11 @@ struct LinearOptions {
   std::string backend = "auto";
   Device device = Device::cpu();
   DType act_type = DType::f16;  // the activation dtype the layer is checked for
-  // GPU backends size their activation workspace for this many tokens at
-  // create time, so forward never allocates (CUDA-graph safe); a forward with
-  // more tokens runs in chunks of this size.
-  int64_t max_tokens = 4096;
+  // GPU backends size their activation workspace (max_tokens x K bytes plus
+  // scales and group sums) at create time, so forward never allocates
+  // (CUDA-graph safe); a forward with more tokens runs in chunks of this size.
+  // 1024 keeps a model's worth of layers small (4 MiB each at K = 4096).
+  int64_t max_tokens = 1024;
 };
 
 struct ForwardOptions {
