@@ -74,12 +74,15 @@ struct Layer {
 
 TEST(Linear, ForwardMatchesFp64ForEveryConfiguration) {
   std::mt19937 rng(21);
+  for (const char* backend : {"reference", "cpu"})
   for (int64_t group : {-1, 32, 128}) {
     for (int variant = 0; variant < 8; ++variant) {
       Layer layer(48, 256, group, rng, variant & 1, variant & 2, variant & 4);
-      auto lin = W4A8Linear::create(layer.weights());
+      LinearOptions opt;
+      opt.backend = backend;
+      auto lin = W4A8Linear::create(layer.weights(), opt);
       ASSERT_TRUE(lin.is_ok()) << lin.status().to_string();
-      EXPECT_STREQ(lin->backend_name(), "reference");
+      EXPECT_STREQ(lin->backend_name(), backend);
       for (DType dt : {DType::f16, DType::bf16, DType::f32}) {
         for (int64_t m : {1, 3, 17}) {
           Tensor x = test::to_tensor(test::random_floats(m * layer.k, rng, -2, 2), dt, {m, layer.k});
@@ -88,7 +91,7 @@ TEST(Linear, ForwardMatchesFp64ForEveryConfiguration) {
           EXPECT_EQ(y->dtype(), dt);
           const double bound = dt == DType::bf16 ? 4e-3 : 1e-3;
           EXPECT_LT(test::relative_error(test::to_floats(*y), layer.expected(x)), bound)
-              << "group " << group << " variant " << variant << " " << dtype_name(dt) << " m=" << m;
+              << backend << " group " << group << " variant " << variant << " " << dtype_name(dt) << " m=" << m;
         }
       }
     }
@@ -200,4 +203,11 @@ TEST(Linear, BackendsAreListed) {
   ASSERT_FALSE(backends.empty());
   EXPECT_EQ(backends.back().name, "reference");
   EXPECT_TRUE(backends.back().available);
+  // The fast CPU backend runs everywhere (its generic kernel at least) and is
+  // what "auto" picks on the CPU.
+  std::mt19937 rng(27);
+  Layer layer(16, 64, 32, rng);
+  auto lin = W4A8Linear::create(layer.weights());
+  ASSERT_TRUE(lin.is_ok());
+  EXPECT_STREQ(lin->backend_name(), "cpu");
 }

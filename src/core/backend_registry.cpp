@@ -2,6 +2,7 @@
 #include <string>
 
 #include "core/backend.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/ref/reference_backend.h"
 #if W4A8_WITH_CUDA_BACKEND
 #include "cuda/cuda_backend.h"
@@ -16,7 +17,7 @@ const std::vector<const Backend*>& all_backends() {
 #if W4A8_WITH_CUDA_BACKEND
       &cuda::cuda_backend(),
 #endif
-      &cpu::ref::reference_backend()};
+      &cpu::cpu_backend(), &cpu::ref::reference_backend()};
   return backends;
 }
 

@@ -1,0 +1,30 @@
+// The CPU fast path's GEMM kernels over the VNNI layout (vnni_layout.h): one
+// signature, a portable generic twin and an AVX-512 VNNI version, chosen once
+// at run time (cpu_backend.cpp). Both compute exactly the same integers.
+#pragma once
+
+#include <cstdint>
+
+namespace w4a8::cpu {
+
+struct CpuGemmParams {
+  const uint8_t* w = nullptr;      // prepared weights
+  int64_t n = 0, n_pad = 0, k = 0;
+  int64_t group_size = 0, groups = 0;
+  const float* w_scale = nullptr;   // [groups][n_pad]
+  const uint8_t* w_zp = nullptr;    // [groups][n_pad] unsigned zero points, or null (8)
+  const float* bias = nullptr;      // [n] or null
+  const int8_t* q = nullptr;        // [m][k], already gathered (act-order)
+  int64_t m = 0;
+  const float* a_scale = nullptr;   // [m]
+  const int32_t* gsum = nullptr;    // [m][groups]
+  float* y = nullptr;               // [m][n] fp32 (the backend converts to the output dtype)
+};
+
+// Computes output channel tiles [tile_begin, tile_end) for all m tokens.
+using CpuGemmKernel = void (*)(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
+
+void gemm_generic(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
+void gemm_avx512_vnni(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
+
+}  // namespace w4a8::cpu
