@@ -12,10 +12,10 @@
 
 using namespace w4a8;
 
-TEST(CpuKernels, Avx512VnniEqualsGenericBitForBit) {
-  const CpuFeatures& f = cpu_features();
-  if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni))
-    GTEST_SKIP() << "this CPU lacks avx512f/bw/vl/vnni (" << f.summary() << ")";
+namespace {
+// Runs `kernel` and the generic twin on random problems; they must agree bit
+// for bit, and the twin must match the fp64 oracle.
+void expect_equal_to_generic(cpu::CpuGemmKernel kernel) {
   std::mt19937 rng(61);
   for (auto [m, n, k, g, asym] : {std::tuple<int64_t, int64_t, int64_t, int64_t, bool>{1, 16, 32, 32, false},
                                   {3, 24, 128, 64, true}, {8, 48, 256, 128, false}, {19, 40, 512, 128, true},
@@ -44,7 +44,7 @@ TEST(CpuKernels, Avx512VnniEqualsGenericBitForBit) {
     p.y = y1.data();
     cpu::gemm_generic(p, 0, n_pad / 16);
     p.y = y2.data();
-    cpu::gemm_avx512_vnni(p, 0, n_pad / 16);
+    kernel(p, 0, n_pad / 16);
     ASSERT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.size() * 4)) << "m=" << m << " n=" << n << " k=" << k;
     // And the twin against the spec: unit scales would be exact; here within fp32 rounding.
     test::Oracle o;
@@ -60,4 +60,18 @@ TEST(CpuKernels, Avx512VnniEqualsGenericBitForBit) {
     o.bias.assign(bias.begin(), bias.end());
     EXPECT_LT(test::relative_error(y1, o.y()), 1e-5);
   }
+}
+}  // namespace
+
+TEST(CpuKernels, Avx512VnniEqualsGenericBitForBit) {
+  const CpuFeatures& f = cpu_features();
+  if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni))
+    GTEST_SKIP() << "this CPU lacks avx512f/bw/vl/vnni (" << f.summary() << ")";
+  expect_equal_to_generic(cpu::gemm_avx512_vnni);
+}
+
+TEST(CpuKernels, Avx2EqualsGenericBitForBit) {
+  const CpuFeatures& f = cpu_features();
+  if (!(f.avx2 && f.fma)) GTEST_SKIP() << "this CPU lacks avx2/fma (" << f.summary() << ")";
+  expect_equal_to_generic(cpu::gemm_avx2);
 }

@@ -26,14 +26,20 @@ struct KernelChoice {
 KernelChoice choose_kernel() {
   const CpuFeatures& f = cpu_features();
   const bool vnni = f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
+  const bool avx2 = f.avx2 && f.fma;
   const char* env = std::getenv("W4A8_CPU_KERNEL");
-  const std::string want = env ? env : (vnni ? "avx512vnni" : "generic");
+  const std::string want = env ? env : (vnni ? "avx512vnni" : avx2 ? "avx2" : "generic");
   if (want == "generic") return {gemm_generic, "generic", Status::ok()};
+  if (want == "avx2") {
+    if (avx2) return {gemm_avx2, "avx2", Status::ok()};
+    return {nullptr, want, Status(StatusCode::unavailable, "W4A8_CPU_KERNEL=avx2, but this CPU lacks avx2/fma")};
+  }
   if (want == "avx512vnni") {
     if (vnni) return {gemm_avx512_vnni, "avx512vnni", Status::ok()};
     return {nullptr, want, Status(StatusCode::unavailable, "W4A8_CPU_KERNEL=avx512vnni, but this CPU lacks avx512f/bw/vl/vnni")};
   }
-  return {nullptr, want, Status(StatusCode::unavailable, "W4A8_CPU_KERNEL=" + want + " is not a kernel (generic, avx512vnni)")};
+  return {nullptr, want,
+          Status(StatusCode::unavailable, "W4A8_CPU_KERNEL=" + want + " is not a kernel (generic, avx2, avx512vnni)")};
 }
 
 const KernelChoice& kernel_choice() {

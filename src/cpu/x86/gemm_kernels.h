@@ -1,5 +1,5 @@
 // The CPU fast path's GEMM kernels over the VNNI layout (vnni_layout.h): one
-// signature, a portable generic twin and an AVX-512 VNNI version, chosen once
+// signature, a portable generic twin, an AVX2 and an AVX-512 VNNI version, chosen once
 // at run time (cpu_backend.cpp). Both compute exactly the same integers.
 #pragma once
 
@@ -26,5 +26,6 @@ using CpuGemmKernel = void (*)(const CpuGemmParams& p, int64_t tile_begin, int64
 
 void gemm_generic(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
 void gemm_avx512_vnni(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
+void gemm_avx2(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
 
 }  // namespace w4a8::cpu
