@@ -101,14 +101,20 @@ void add_bench_command(CLI::App& app) {
             base = time_it([&] { sgemm_xwt(xf.data(), wf[next++ % wf.size()].data(), yf.data(), m, n, k); }, min_time);
           const double ops = 2.0 * m * n * k;
           const double gbs = q.weight_bytes() / ours.median_s / 1e9;
-          fmt::print("{:<10} {:>6} {:>6} {:>5} {:>12.1f} {:>10.2f} {:>9.2f} {:>12.1f} {:>10.2f} {:>8.2f}x\n", b, n, k, m,
-                     ours.median_s * 1e6, gbs, ops / ours.median_s / 1e9, base.median_s * 1e6,
-                     ops / base.median_s / 1e9, base.median_s / ours.median_s);
-          rows.push_back({{"backend", b}, {"n", n}, {"k", k}, {"m", m}, {"group", group},
-                          {"us_per_call", ours.median_s * 1e6}, {"weight_gb_per_s", gbs},
-                          {"gops", ops / ours.median_s / 1e9}, {"baseline", fp32_baseline_name()},
-                          {"baseline_us_per_call", base.median_s * 1e6},
-                          {"speedup_vs_baseline", base.median_s / ours.median_s}, {"iterations", ours.iterations}});
+          const bool has_base = fp32_baseline_available();
+          auto base_col = [&](double v, const char* f) { return has_base ? fmt::format(fmt::runtime(f), v) : std::string("n/a"); };
+          fmt::print("{:<10} {:>6} {:>6} {:>5} {:>12.1f} {:>10.2f} {:>9.2f} {:>12} {:>10} {:>9}\n", b, n, k, m,
+                     ours.median_s * 1e6, gbs, ops / ours.median_s / 1e9, base_col(base.median_s * 1e6, "{:.1f}"),
+                     base_col(ops / base.median_s / 1e9, "{:.2f}"), base_col(base.median_s / ours.median_s, "{:.2f}x"));
+          nlohmann::json row = {{"backend", b}, {"n", n}, {"k", k}, {"m", m}, {"group", group},
+                                {"us_per_call", ours.median_s * 1e6}, {"weight_gb_per_s", gbs},
+                                {"gops", ops / ours.median_s / 1e9}, {"baseline", fp32_baseline_name()},
+                                {"iterations", ours.iterations}};
+          if (has_base) {
+            row["baseline_us_per_call"] = base.median_s * 1e6;
+            row["speedup_vs_baseline"] = base.median_s / ours.median_s;
+          }
+          rows.push_back(row);
         }
       }
     }

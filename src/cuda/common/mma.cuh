@@ -1,5 +1,5 @@
-// PTX wrappers shared by the CUDA kernels: the int8 MMA, streaming loads and
-// cp.async. Each is one instruction with the constraint it needs.
+// PTX wrappers shared by the CUDA kernels: the int8 MMA, cp.async and
+// programmatic dependent launch. Each is one instruction with the constraint it needs.
 #pragma once
 
 #include <cstdint>
@@ -30,15 +30,6 @@ __device__ __forceinline__ void unpack_a_fragment(const uint4& w, int step, uint
 
 // The MMAs sum 16 * q * w; this exact power of two undoes it once, at the end.
 inline constexpr float kUnpackScale = 1.0f / 16.0f;
-
-// 16-byte global load that bypasses L1: weights are read exactly once.
-__device__ __forceinline__ uint4 load_streaming(const uint4* p) {
-  uint4 v;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-               : "l"(p));
-  return v;
-}
 
 // cp.async of 16 bytes; src_bytes = 0 zero-fills the destination.
 __device__ __forceinline__ void cp_async_16(void* smem, const void* gmem, int src_bytes) {
