@@ -3,6 +3,7 @@
 
 #include "w4a8/device.h"
 #include "w4a8/half.h"
+#include "w4a8/io.h"
 #include "w4a8/linear.h"
 #include "w4a8/ops.h"
 #include "w4a8/status.h"

@@ -1,0 +1,30 @@
+// Small file helpers shared by the readers and writers: errno messages,
+// whole-file reads, and atomic writes (temporary file, fsync, rename).
+#pragma once
+#include <string>
+
+#include "w4a8/status.h"
+
+namespace w4a8::io::detail {
+
+// "path: No such file or directory" as an io_error Status.
+Status errno_status(const std::string& what, const std::string& path);
+Status io_error(const std::string& message);
+
+// pwrite()s all n bytes at `offset` (retrying short writes).
+Status pwrite_all(int fd, const void* data, size_t n, uint64_t offset, const std::string& path);
+
+Result<std::string> read_text_file(const std::string& path);
+// Writes `text` to "<path>.partial", flushes it to disk, then renames it to
+// `path`: readers see the old file or the new one, never half of one.
+Status write_file_atomic(const std::string& path, const std::string& text);
+Status copy_file_atomic(const std::string& from, const std::string& to);
+// Makes the rename of a file in `dir` durable.
+void sync_dir(const std::string& dir);
+
+bool is_regular_file(const std::string& path);
+bool is_directory(const std::string& path);
+std::string parent_dir(const std::string& path);
+std::string join_path(const std::string& dir, const std::string& name);
+
+}  // namespace w4a8::io::detail
