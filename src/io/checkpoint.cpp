@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/int4.h"
+#include "io/module_kind.h"
 #include "w4a8/io.h"
 #include "w4a8/ops.h"
 
@@ -67,6 +68,8 @@ Status describe(const ModelFiles& files, const QuantizationConfig& config, const
     info.out_features = t.weight.info->shape[0];
     info.in_features = t.weight.info->shape[1];
     info.bits = static_cast<int>(8 * st_dtype_size(t.weight.info->dtype));
+    const std::string kind = detail::not_linear_reason(module);
+    if (!kind.empty()) return unsupported(kind + ", not a linear layer");
     return unsupported("a dense " + std::string(st_dtype_name(t.weight.info->dtype)) +
                        " layer, not quantized (w4a8 quantize turns it into W4A8)");
   }
@@ -256,8 +259,8 @@ Result<LoadedLayer> Checkpoint::load_layer(const std::string& name) const {
       for (int64_t r = 0; r < n; ++r)
         for (int64_t g = 0; g < groups; ++g)
           out.zero_points.data_as<int8_t>()[r * groups + g] = static_cast<int8_t>(
-              detail::nibble(static_cast<int32_t>((*words)[(r / 8) * groups + g]), static_cast<int>(r % 8)) -
-              detail::kInt4Offset);
+              w4a8::detail::nibble(static_cast<int32_t>((*words)[(r / 8) * groups + g]), static_cast<int>(r % 8)) -
+              w4a8::detail::kInt4Offset);
     } else {
       W4A8_RETURN_IF_ERROR(copy_ints_to_i8(t.zero_point, out.zero_points, {n, groups}));
     }

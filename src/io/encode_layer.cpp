@@ -53,13 +53,13 @@ Result<EncodedLayer> encode_layer(const LoadedLayer& layer, const std::string& f
       std::vector<int32_t> packed(static_cast<size_t>(words * groups));
       for (int64_t w = 0; w < words; ++w) {
         for (int64_t g = 0; g < groups; ++g) {
-          uint8_t u[detail::kNibblesPerWord] = {};
-          for (int i = 0; i < detail::kNibblesPerWord && 8 * w + i < n; ++i) {
+          uint8_t u[w4a8::detail::kNibblesPerWord] = {};
+          for (int i = 0; i < w4a8::detail::kNibblesPerWord && 8 * w + i < n; ++i) {
             const int v = z[(8 * w + i) * groups + g];
             if (v < -8 || v > 7) return invalid_argument(layer.name + ": zero point outside -8..7");
-            u[i] = static_cast<uint8_t>(v + detail::kInt4Offset);
+            u[i] = static_cast<uint8_t>(v + w4a8::detail::kInt4Offset);
           }
-          packed[static_cast<size_t>(w * groups + g)] = detail::pack_nibbles(u);
+          packed[static_cast<size_t>(w * groups + g)] = w4a8::detail::pack_nibbles(u);
         }
       }
       add(e, p + "weight_zero_point", StDType::I32, {words, groups}, packed.data(), packed.size() * 4);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/file_util.h"
+#include "io/module_kind.h"
 #include "w4a8/io.h"
 #include "w4a8/ops.h"
 
@@ -26,15 +27,6 @@ struct TensorPlan {
   Plan plan = Plan::keep;
   std::string module;
 };
-
-// Safetensors carry no module types: a Linear weight is a 2-D float ".weight"
-// that is not an embedding table. Returns the reason when it is not one.
-std::string not_linear_reason(const std::string& module) {
-  const std::string last = module.substr(module.find_last_of('.') + 1);
-  if (last.find("embed") != std::string::npos || last == "wte" || last == "wpe") return "an embedding table";
-  if (last.find("norm") != std::string::npos) return "a normalization weight";
-  return {};
-}
 
 double relative_error(const TensorView& w, const Tensor& values, const Tensor& scales, const Tensor& zp,
                       int64_t group) {
@@ -99,7 +91,7 @@ Result<QuantizeSummary> quantize_model(const std::string& in, const std::string&
     if (ends_with(name, ".weight") && float_2d) {
       p.module = name.substr(0, name.size() - 7);
       const int64_t n = t.shape[0], k = t.shape[1];
-      std::string why = not_linear_reason(p.module);
+      std::string why = detail::not_linear_reason(p.module);
       if (why.empty() && matches_any(p.module, options.ignore)) why = "ignored (--ignore)";
       if (why.empty() && (k % 8 != 0 || n % 8 != 0 || (options.group_size > 0 && k % options.group_size != 0))) {
         why = "shape " + t.shape_string() + " does not fit int4 packing and group " + std::to_string(options.group_size);
