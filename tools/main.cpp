@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   w4a8::cli::add_check_command(app);
   w4a8::cli::add_bench_command(app);
   w4a8::cli::add_demo_command(app);
+  w4a8::cli::add_checkpoint_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -70,6 +70,7 @@ Status describe(const ModelFiles& files, const QuantizationConfig& config, const
     info.bits = static_cast<int>(8 * st_dtype_size(t.weight.info->dtype));
     const std::string kind = detail::not_linear_reason(module);
     if (!kind.empty()) return unsupported(kind + ", not a linear layer");
+    if (matches_any(module, config.ignore)) return unsupported("kept dense: quantization_config's ignore list names it");
     return unsupported("a dense " + std::string(st_dtype_name(t.weight.info->dtype)) +
                        " layer, not quantized (w4a8 quantize turns it into W4A8)");
   }

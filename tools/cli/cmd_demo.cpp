@@ -3,13 +3,18 @@
 // its error against the float layer and its speed against OpenBLAS sgemm.
 #include <fmt/core.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
+#include "cli/checkpoint_report.h"
 #include "cli/commands.h"
 #include "cli/fp32_baseline.h"
 #include "cli/layer_builder.h"
 #include "cli/synthetic.h"
+#include "cli/synthetic_model.h"
 #include "cli/timer.h"
 #include "w4a8/w4a8.h"
 
@@ -25,6 +30,39 @@ double rel_err(const std::vector<float>& got, const std::vector<float>& want) {
   return std::sqrt(num / den);
 }
 
+// Part two: a small dense model through `w4a8 quantize`, `inspect` and `run`.
+void checkpoint_part(const std::string& workdir, const std::string& backend) {
+  std::string root = workdir;
+  bool temporary = false;
+  if (root.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "w4a8-demo-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary folder");
+    root = tmpl;
+    temporary = true;
+  }
+  const std::string dense = root + "/dense", quantized = root + "/w4a8";
+  fmt::print("\n--- a checkpoint, end to end ---\n");
+  fmt::print("[1/4] writing a small dense Llama-shaped bf16 model (2 shards + index) to {}\n", dense);
+  std::filesystem::remove_all(dense);
+  write_synthetic_model(dense, {}, 7);
+  fmt::print("[2/4] w4a8 quantize {} {} --format pack-quantized --group-size 128\n", dense, quantized);
+  io::QuantizeModelOptions opt;
+  opt.overwrite = true;
+  quantize_with_progress(dense, quantized, opt);
+  fmt::print("[3/4] w4a8 inspect {}\n", quantized);
+  auto ck = io::Checkpoint::open(quantized);
+  if (!ck) throw Error(ck.status());
+  print_layer_table(*ck);
+  fmt::print("[4/4] w4a8 run {} --layer model.layers.0.mlp.up_proj --tokens 4\n", quantized);
+  run_checkpoint_layer(*ck, "model.layers.0.mlp.up_proj", 4, backend);
+  if (temporary) {
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+  } else {
+    fmt::print("the checkpoints stay in {}\n", root);
+  }
+}
+
 struct Stopwatch {
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
@@ -34,12 +72,16 @@ struct Stopwatch {
 void add_demo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "Quantize a synthetic Llama-3-8B MLP projection and run it (the main job)");
   static int64_t n = 14336, k = 4096, m = 8, group = 128;
-  static std::string backend = "auto";
+  static std::string backend = "auto", workdir;
+  static bool skip_checkpoint = false;
   cmd->add_option("--n", n, "Output features (default: Llama-3-8B up_proj)")->capture_default_str();
   cmd->add_option("--k", k, "Input features")->capture_default_str();
   cmd->add_option("--tokens", m, "Tokens per forward (M)")->capture_default_str();
   cmd->add_option("--group", group, "Group size (-1: per channel)")->capture_default_str();
   cmd->add_option("--backend", backend, "Backend (auto: the best available)")->capture_default_str();
+  cmd->add_option("--workdir", workdir,
+                  "Folder for the demo checkpoints (kept); default: a temporary folder, removed afterwards");
+  cmd->add_flag("--skip-checkpoint", skip_checkpoint, "Only the single-layer part");
   cmd->callback([] {
     LinearConfig cfg;
     cfg.in_features = k;
@@ -95,6 +137,7 @@ void add_demo_command(CLI::App& app) {
                base.median_s * 1e6, base.median_s / ours.median_s);
     if (std::string(q.layer.backend_name()) == "reference")
       fmt::print("\nnote: only the plain reference backend exists in this build; it is written for clarity, not speed.\n");
+    if (!skip_checkpoint) checkpoint_part(workdir, backend);
   });
 }
 

@@ -9,5 +9,6 @@ void add_info_command(CLI::App& app);
 void add_check_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_checkpoint_commands(CLI::App& app);  // quantize, inspect, run
 
 }  // namespace w4a8::cli
