@@ -41,10 +41,10 @@ TEST(WeightQuant, SymmetricHandComputed) {
   EXPECT_EQ(r->v, (std::vector<int8_t>{7, -4, 0, 1, 2, 0, 0, 0, -8, 2, 0, 0, 0, 0, 0, 0}));
 }
 
-TEST(WeightQuant, ZeroGroupGetsTheDtypeEpsilon) {
+TEST(WeightQuant, ZeroGroupGetsTheSmallestScale) {
   auto r = run(std::vector<float>(32, 0.0f), DType::f16, DType::f16, 1, 32, 32, true);
   ASSERT_TRUE(r.is_ok());
-  EXPECT_EQ(r->s[0], 0.0009765625f);
+  EXPECT_EQ(r->s[0], 0x1p-23f);  // fp32's epsilon, an fp16 subnormal held exactly
   for (int8_t v : r->v) EXPECT_EQ(v, 0);
 }
 

@@ -42,8 +42,9 @@ Status quantize_per_token_int8(const TensorView& x, const TensorView& q, const T
 // (G = K/group_size, or 1 for group_size -1); zero_points: [N, G] int8, only
 // when asymmetric. Symmetric: scale = amax/7.5, value = round(clamp(w/scale,
 // -8, 7)). Asymmetric: scale = (max-min)/15 over the group with 0 included,
-// zp = clamp(-8 - round(min/scale), -8, 7), value = round(clamp(w/scale + zp,
-// -8, 7)). A zero scale becomes the scale dtype's epsilon. See docs/formats.md.
+// zp = round(clamp(-8 - min/scale, -8, 7)), value = round(clamp(w/scale + zp,
+// -8, 7)). Scales are at least 2^-23 (fp32's epsilon), as in compressed-tensors;
+// every intermediate is rounded to the weight dtype like torch's. See docs/formats.md.
 struct WeightQuantOptions {
   int64_t group_size = 128;  // -1: one scale per output channel
   bool symmetric = true;

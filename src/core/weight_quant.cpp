@@ -22,14 +22,8 @@ namespace {
 constexpr float kInt4Min = -8.0f, kInt4Max = 7.0f;
 constexpr float kSymDivisor = 7.5f;   // (qmax - qmin) / 2 for 4 bits
 constexpr float kAsymDivisor = 15.0f;  // qmax - qmin for 4 bits
-
-float dtype_epsilon(DType t) {
-  switch (t) {
-    case DType::f16: return 0.0009765625f;  // 2^-10
-    case DType::bf16: return 0.0078125f;    // 2^-7
-    default: return std::numeric_limits<float>::epsilon();
-  }
-}
+// compressed-tensors clamps every scale from below with fp32's epsilon (2^-23).
+constexpr float kMinScale = 1.1920928955078125e-7f;
 }  // namespace
 
 Status quantize_weights_int4(const TensorView& w, const TensorView& values, const TensorView& scales,
@@ -63,16 +57,18 @@ Status quantize_weights_int4(const TensorView& w, const TensorView& values, cons
         mn = std::min(mn, v);
         mx = std::max(mx, v);
       }
-      float scale = options.symmetric ? std::max(-mn, mx) / kSymDivisor : (mx - mn) / kAsymDivisor;
-      scale = round_to_dtype(round_to_dtype(scale, wt), st);
-      if (scale == 0.0f) scale = dtype_epsilon(st);
+      // Each step is one torch op on weight-dtype tensors, rounded like one.
+      float scale = options.symmetric ? round_to_dtype(std::max(-mn, mx) / kSymDivisor, wt)
+                                      : round_to_dtype(round_to_dtype(mx - mn, wt) / kAsymDivisor, wt);
+      scale = round_to_dtype(round_to_dtype(std::max(scale, kMinScale), wt), st);
       if (!std::isfinite(scale))
         return invalid_argument("w: row " + std::to_string(r) + " group " + std::to_string(gi) +
                                 " needs a scale beyond the range of " + dtype_name(st) + "; use f32 scales");
       group_scale[r * groups + gi] = scale;
-      if (!options.symmetric)
-        group_zp[r * groups + gi] =
-            std::clamp(kInt4Min - round_half_even(round_to_dtype(mn / scale, wt)), kInt4Min, kInt4Max);
+      if (!options.symmetric) {
+        const float zp = round_to_dtype(kInt4Min - round_to_dtype(mn / scale, wt), wt);
+        group_zp[r * groups + gi] = round_half_even(std::clamp(zp, kInt4Min, kInt4Max));
+      }
     }
   }
   // Pass 2: the values.
