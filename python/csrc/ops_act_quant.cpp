@@ -1,0 +1,46 @@
+// torch.ops.w4a8.dynamic_per_token_int8_quant: SPEC.md's per-token
+// quantization (symmetric int8 or asymmetric uint8), bit for bit.
+#include <torch/library.h>
+
+#include <tuple>
+
+#include "torch_bridge.h"
+
+namespace w4a8::torch_op {
+namespace {
+constexpr const char* kOp = "dynamic_per_token_int8_quant";
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> outputs_like(const at::Tensor& x, bool symmetric) {
+  TORCH_CHECK(x.dim() >= 1, "w4a8::", kOp, ": x must have at least one dimension");
+  std::vector<int64_t> row_shape = x.sizes().vec();
+  row_shape.back() = 1;  // [..., 1], like vLLM's per-token quantizers
+  return {at::empty(x.sizes(), x.options().dtype(symmetric ? at::kChar : at::kByte)), at::empty(row_shape, x.options()),
+          at::empty(row_shape, x.options().dtype(at::kInt))};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> quant(const at::Tensor& x, bool symmetric) {
+  TORCH_CHECK(x.is_contiguous(), "w4a8::", kOp, ": x must be contiguous (strides ", x.strides(), ")");
+  auto [q, scale, zp] = outputs_like(x, symmetric);
+  if (x.numel() == 0) {
+    zp.zero_();
+    return {q, scale, zp};
+  }
+  const int64_t k = x.size(-1), m = x.numel() / k;
+  ActQuantOptions opt;
+  opt.symmetric = symmetric;
+  const TensorView xv(x.data_ptr(), to_dtype(x.scalar_type(), "x", kOp), {m, k}, to_device(x.device(), kOp));
+  const TensorView qv(q.data_ptr(), symmetric ? DType::i8 : DType::u8, {m, k}, xv.device());
+  const TensorView sv(scale.data_ptr(), xv.dtype(), {m}, xv.device());
+  const TensorView zv(zp.data_ptr(), DType::i32, {m}, xv.device());
+  check(quantize_per_token_int8(xv, qv, sv, zv, {}, opt), kOp);
+  return {q, scale, zp};
+}
+}  // namespace
+
+TORCH_LIBRARY_IMPL(w4a8, CPU, m) { m.impl("dynamic_per_token_int8_quant", quant); }
+#ifdef W4A8_TORCH_CUDA
+TORCH_LIBRARY_IMPL(w4a8, CUDA, m) { m.impl("dynamic_per_token_int8_quant", quant); }
+#endif
+TORCH_LIBRARY_IMPL(w4a8, Meta, m) { m.impl("dynamic_per_token_int8_quant", outputs_like); }
+
+}  // namespace w4a8::torch_op

@@ -1,0 +1,170 @@
+"""torch.ops.w4a8 and the Python package against SPEC.md written in plain
+torch (spec_reference.py), the seed's kernel flow end to end, error cases,
+tracing and Meta shapes. CPU; the GPU half is test_torch_cuda.py."""
+import copy
+
+import pytest
+import torch
+
+import w4a8
+from spec_reference import SeedKernel, gemm, per_token_quant
+
+DTYPES = [torch.float16, torch.bfloat16]
+
+
+def rel(a, b):
+    a, b = a.double(), b.double()
+    return ((a - b).norm() / b.norm().clamp(min=1e-30)).item()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_per_token_quant_is_the_spec_bit_for_bit(dtype, symmetric):
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(2, 5, 96, generator=g) * 3).to(dtype)
+    x[0, 1] = 0  # an all-zero row
+    x[1, 2, 7] = 400  # an outlier
+    q, s, z = w4a8.dynamic_per_token_int8_quant(x, symmetric)
+    rq, rs, rz = per_token_quant(x, symmetric)
+    assert q.dtype == rq.dtype and q.shape == x.shape and s.shape == (2, 5, 1) and z.shape == (2, 5, 1)
+    assert torch.equal(q, rq) and torch.equal(s, rs) and torch.equal(z, rz)
+
+
+def random_op_operands(m, n, k, group, asym_weights, g):
+    values = torch.randint(-8, 8, (n, k), generator=g, dtype=torch.int8)
+    groups = 1 if group == -1 else k // group
+    scale_ng = (torch.rand(n, groups, generator=g) * 0.02 + 0.001).half()
+    x = torch.randn(m, k, generator=g).half()
+    q, s, z = w4a8.dynamic_per_token_int8_quant(x)
+    B = w4a8.pack_int4(values).t()  # the seed's w_packed.t()
+    if asym_weights:
+        zp = torch.randint(-8, 8, (n, groups), generator=g, dtype=torch.int8)
+        B_zp = w4a8.pack_int4_zero_points(zp)
+    else:
+        B_zp = torch.tensor([8], dtype=torch.int8)
+    return q, s, z, B, scale_ng.t().contiguous(), B_zp
+
+
+@pytest.mark.parametrize("m,n,k,group", [(1, 8, 32, -1), (3, 64, 256, 128), (7, 40, 192, 64), (16, 128, 512, 32)])
+@pytest.mark.parametrize("asym_weights", [False, True])
+def test_int4_gemm_w4a8_is_the_spec(m, n, k, group, asym_weights):
+    g = torch.Generator().manual_seed(m * 1000 + n)
+    q, s, z, B, B_scale, B_zp = random_op_operands(m, n, k, group, asym_weights, g)
+    bias = torch.randn(n, generator=g).half()
+    y = w4a8.int4_gemm_w4a8(q, s, z, B, B_scale, B_zp, group, None, bias)
+    ref = gemm(q, s, z, B, B_scale, B_zp, group, bias)
+    assert y.dtype == torch.float16 and y.shape == (m, n)
+    assert rel(y, ref) <= 1e-3
+    y_bf16 = w4a8.int4_gemm_w4a8(q, s, z, B, B_scale, B_zp, group, None, bias, out_dtype=torch.bfloat16)
+    assert y_bf16.dtype == torch.bfloat16 and rel(y_bf16, ref) <= 4e-3
+
+
+def make_layer(n, k, group, dtype, g, with_bias=True):
+    """A plain module with what the seed reads: weight_packed (int8 [N,K] before processing),
+    weight_scale [N, K/g], a `weight` parameter that processing drops."""
+    layer = torch.nn.Module()
+    groups = 1 if group == -1 else k // group
+    layer.weight_packed = torch.nn.Parameter(torch.randint(-8, 8, (n, k), generator=g, dtype=torch.int8),
+                                             requires_grad=False)
+    layer.weight_scale = torch.nn.Parameter((torch.rand(n, groups, generator=g) * 0.02 + 0.001).to(dtype),
+                                            requires_grad=False)
+    layer.weight = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
+    layer.bias = torch.nn.Parameter(torch.randn(n, generator=g).to(dtype), requires_grad=False) if with_bias else None
+    return layer
+
+
+@pytest.mark.parametrize("n,k,group", [(64, 256, 128), (128, 512, -1), (48, 96, 32)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_seed_flow_gives_the_seeds_output(n, k, group, dtype):
+    g = torch.Generator().manual_seed(n + k)
+    config = w4a8.LayerConfig(partition_weight_shape=(k, n), act_type=dtype, group_size=group)
+    ours_layer = make_layer(n, k, group, dtype, g)
+    seed_layer = copy.deepcopy(ours_layer)
+    kernel, seed = w4a8.W4A8IntLinearKernel(config), SeedKernel(config)
+    kernel.process_weights_after_loading(ours_layer)
+    seed.process_weights_after_loading(seed_layer)
+    # The same state after processing: packed weights, transposed scales, zero point 8, no `weight`.
+    assert ours_layer.weight is None and seed_layer.weight is None
+    assert torch.equal(ours_layer.weight_packed, seed_layer.weight_packed)
+    assert torch.equal(ours_layer.weight_scale, seed_layer.weight_scale)
+    assert torch.equal(ours_layer.weight_zero_point, seed_layer.weight_zero_point)
+    for m in (1, 5, 33):
+        x = torch.randn(m, k, generator=g).to(dtype)
+        for bias in (None, ours_layer.bias):
+            y = kernel.apply_weights(ours_layer, x, bias)
+            want = seed.apply_weights(seed_layer, x, bias)
+            assert y.dtype == dtype and y.shape == (m, n)
+            assert rel(y, want) <= (1e-3 if dtype == torch.float16 else 4e-3)
+    # 3-D activations keep their leading dimensions.
+    x3 = torch.randn(2, 3, k, generator=g).to(dtype)
+    assert kernel.apply_weights(ours_layer, x3).shape == (2, 3, n)
+
+
+def test_can_implement_speaks_like_the_seed():
+    ok = w4a8.LayerConfig(partition_weight_shape=(256, 64))
+    assert w4a8.W4A8IntLinearKernel.can_implement(ok) == (True, None)
+    cases = [
+        (dict(act_type=torch.float32), "W4A8Int requires BF16/FP16 activations"),
+        (dict(weight_type="int8"), "W4A8Int requires int4 weights, got int8"),
+        (dict(group_size=48), "Group size (48) not supported by W4A8Int, must be a multiple of 32"),
+        (dict(partition_weight_shape=(250, 64)), "in/out sizes (250, 64) must be multiples of 8"),
+    ]
+    for change, message in cases:
+        c = copy.replace(ok, **change) if hasattr(copy, "replace") else w4a8.LayerConfig(**{**ok.__dict__, **change})
+        assert w4a8.W4A8IntLinearKernel.can_implement(c) == (False, message)
+    assert w4a8.W4A8IntLinearKernel.get_min_capability() == 80
+
+
+def test_errors_raise_with_the_librarys_message():
+    g = torch.Generator().manual_seed(3)
+    q, s, z, B, B_scale, B_zp = random_op_operands(4, 16, 64, 32, False, g)
+    with pytest.raises(RuntimeError, match="group_size"):
+        w4a8.int4_gemm_w4a8(q, s, z, B, B_scale, B_zp, 48)
+    with pytest.raises(RuntimeError, match="A"):
+        w4a8.int4_gemm_w4a8(q.float(), s, z, B, B_scale, B_zp, 32)
+    with pytest.raises(RuntimeError, match="B_scale"):
+        w4a8.int4_gemm_w4a8(q, s, z, B, B_scale[:1], B_zp, 32)
+    with pytest.raises(RuntimeError, match="contiguous"):
+        w4a8.dynamic_per_token_int8_quant(torch.randn(8, 64).half().t())
+    with pytest.raises(RuntimeError, match="NaN|Inf|finite"):
+        w4a8.dynamic_per_token_int8_quant(torch.tensor([[1.0, float("nan")] * 4]).half())
+    lin = w4a8.W4A8Linear.from_float(torch.nn.Linear(64, 16), group_size=32)
+    with pytest.raises(RuntimeError, match="in_features=64"):
+        lin(torch.randn(2, 32).half())
+    prepared = lin._prepared_for(torch.device("cpu"))
+    handle = prepared.handle.clone()
+    torch.ops.w4a8.release_linear(handle)
+    with pytest.raises(RuntimeError, match="released or never prepared"):
+        torch.ops.w4a8.linear(torch.randn(1, 64).half(), handle, 16)
+    prepared.handle = None  # already released above
+    with pytest.raises(RuntimeError, match="handle"):
+        torch.ops.w4a8.linear(torch.randn(1, 64).half(), torch.zeros(2), 16)
+    with pytest.raises(ValueError, match="Group size"):
+        w4a8.W4A8IntLinearKernel(w4a8.LayerConfig(partition_weight_shape=(64, 16), group_size=40))
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_from_float_and_tracing(symmetric):
+    torch.manual_seed(0)
+    dense = torch.nn.Linear(256, 96)
+    layer = w4a8.W4A8Linear.from_float(dense, group_size=128, symmetric=symmetric)
+    values, scales, zp = w4a8.quantize_weights_int4(dense.weight.detach().half(), 128, symmetric)
+    assert torch.equal(layer.weight_packed, w4a8.pack_int4(values)) and torch.equal(layer.weight_scale, scales)
+    x = torch.randn(4, 256)
+    y = layer(x.half())
+    assert rel(y, dense(x)) < 0.1  # int4 quantization error of random weights, not a bug bound
+    traced = torch.jit.trace(torch.nn.Sequential(layer), (x.half(),))
+    assert torch.equal(traced(x.half()), y)
+
+
+def test_meta_tensors_give_shapes_without_running():
+    x = torch.empty(3, 5, 256, device="meta", dtype=torch.float16)
+    q, s, z = torch.ops.w4a8.dynamic_per_token_int8_quant(x, True)
+    assert q.shape == x.shape and q.device.type == "meta" and s.shape == (3, 5, 1) and z.dtype == torch.int32
+    A = torch.empty(7, 256, device="meta", dtype=torch.int8)
+    B = torch.empty(32, 48, device="meta", dtype=torch.int32)
+    y = torch.ops.w4a8.int4_gemm_w4a8(A, torch.empty(7, 1, device="meta"), torch.empty(7, 1, device="meta"), B,
+                                      torch.empty(2, 48, device="meta"), torch.empty(1, device="meta"), 128)
+    assert y.shape == (7, 48) and y.dtype == torch.float16
+    h = torch.empty(3, device="meta", dtype=torch.int64)
+    assert torch.ops.w4a8.linear(x, h, 64).shape == (3, 5, 64)
