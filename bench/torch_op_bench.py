@@ -76,7 +76,7 @@ def main():
         for c in range(copies):
             packed = torch.randint(-2**31, 2**31 - 1, (n, k // 8), generator=g, dtype=torch.int32)
             scale = (torch.rand(n, groups, generator=g) * 0.01 + 0.001).half()
-            layers.append(w4a8.PreparedLinear(packed.cuda(), scale.cuda(), a.group, max_tokens=16))
+            layers.append(w4a8.PreparedLinear(packed.cuda(), scale.cuda(), a.group, max_tokens=1024))  # as the C++ benchmark sizes its layers
         for m in map(int, a.m.split(",")):
             x = torch.randn(m, k, device="cuda", dtype=torch.float16)
             fn = lambda i: layers[i % copies](x)  # noqa: E731

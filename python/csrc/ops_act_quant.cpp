@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kOp = "dynamic_per_token_int8_quant";
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> outputs_like(const at::Tensor& x, bool symmetric) {
-  TORCH_CHECK(x.dim() >= 1, "w4a8::", kOp, ": x must have at least one dimension");
+  W4A8_TORCH_CHECK(x.dim() >= 1, op_prefix(kOp) + "x must have at least one dimension");
   std::vector<int64_t> row_shape = x.sizes().vec();
   row_shape.back() = 1;  // [..., 1], like vLLM's per-token quantizers
   return {at::empty(x.sizes(), x.options().dtype(symmetric ? at::kChar : at::kByte)), at::empty(row_shape, x.options()),
@@ -19,7 +19,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> outputs_like(const at::Tensor& x,
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> quant(const at::Tensor& x, bool symmetric) {
-  TORCH_CHECK(x.is_contiguous(), "w4a8::", kOp, ": x must be contiguous (strides ", x.strides(), ")");
+  W4A8_TORCH_CHECK(x.is_contiguous(), op_prefix(kOp) + "x must be contiguous (strides " + sizes_str(x.strides()) + ")");
   auto [q, scale, zp] = outputs_like(x, symmetric);
   if (x.numel() == 0) {
     zp.zero_();

@@ -12,20 +12,30 @@ at::Tensor gemm(const at::Tensor& A, const at::Tensor& A_scale, const at::Tensor
                 const at::Tensor& B_scale, const at::Tensor& B_zp, int64_t group_size,
                 const c10::optional<at::Tensor>& g_idx, const c10::optional<at::Tensor>& bias,
                 at::ScalarType out_dtype) {
-  TORCH_CHECK(A.dim() == 2, "w4a8::", kOp, ": A must be [M, K], got ", A.sizes());
-  TORCH_CHECK(B.dim() == 2, "w4a8::", kOp, ": B must be [K/8, N], got ", B.sizes());
+  W4A8_TORCH_CHECK(A.dim() == 2, op_prefix(kOp) + "A must be [M, K], got " + sizes_str(A.sizes()));
+  W4A8_TORCH_CHECK(B.dim() == 2, op_prefix(kOp) + "B must be [K/8, N], got " + sizes_str(B.sizes()));
   for (const at::Tensor* t : {&A_scale, &B, &B_scale})
-    TORCH_CHECK(t->device() == A.device(), "w4a8::", kOp, ": every tensor must be on ", A.device(), ", one is on ",
-                t->device());
+    W4A8_TORCH_CHECK(t->device() == A.device(), op_prefix(kOp) + "every tensor must be on " + A.device().str() +
+                                                    ", one is on " + t->device().str());
   at::Tensor out = at::empty({A.size(0), B.size(1)}, A.options().dtype(out_dtype));
   // vLLM's quantizers return [M, 1] scales and zero points; the library takes [M].
   const at::Tensor a_scale = A_scale.dim() == 2 && A_scale.size(1) == 1 ? A_scale.reshape({-1}) : A_scale;
-  const at::Tensor a_zp = A_zp.defined() && A_zp.dim() == 2 && A_zp.size(1) == 1 ? A_zp.reshape({-1}) : A_zp;
+  at::Tensor a_zp = A_zp.defined() && A_zp.dim() == 2 && A_zp.size(1) == 1 ? A_zp.reshape({-1}) : A_zp;
+  at::Tensor b_zp = B_zp;
+  if (A.is_cuda()) {
+    // The seed passes symmetric activations' zero points (all 0) and the
+    // constant weight zero point as device tensors; the library's GPU op takes
+    // the constant on the host and no activation zero point. This op repacks
+    // the weights through the host anyway (use linear() for speed), so these
+    // small reads cost nothing that matters.
+    if (b_zp.defined() && b_zp.dim() <= 1) b_zp = b_zp.cpu();
+    if (a_zp.defined() && a_zp.numel() && a_zp.eq(0).all().item<bool>()) a_zp = at::Tensor();
+  }
   GemmOptions opt;
   opt.stream = current_stream(A.device());
   check(int4_gemm_w4a8(view_of(A, "A", kOp), view_of(a_scale, "A_scale", kOp),
                        a_zp.defined() && a_zp.numel() ? view_of(a_zp, "A_zp", kOp) : TensorView(),
-                       view_of(B, "B", kOp), view_of(B_scale, "B_scale", kOp), view_of(B_zp, "B_zp", kOp), group_size,
+                       view_of(B, "B", kOp), view_of(B_scale, "B_scale", kOp), view_of(b_zp, "B_zp", kOp), group_size,
                        view_of(g_idx, "g_idx", kOp), view_of(bias, "bias", kOp), view_of(out, "out", kOp), opt),
         kOp);
   return out;
@@ -40,7 +50,7 @@ at::Tensor gemm_f16(const at::Tensor& A, const at::Tensor& A_scale, const at::Te
 at::Tensor gemm_meta(const at::Tensor& A, const at::Tensor&, const at::Tensor&, const at::Tensor& B,
                      const at::Tensor&, const at::Tensor&, int64_t, const c10::optional<at::Tensor>&,
                      const c10::optional<at::Tensor>&, at::ScalarType out_dtype) {
-  TORCH_CHECK(A.dim() == 2 && B.dim() == 2, "w4a8::", kOp, ": A must be [M, K] and B [K/8, N]");
+  W4A8_TORCH_CHECK(A.dim() == 2 && B.dim() == 2, op_prefix(kOp) + "A must be [M, K] and B [K/8, N]");
   return at::empty({A.size(0), B.size(1)}, A.options().dtype(out_dtype));
 }
 

@@ -2,11 +2,12 @@
 // once (repacked for the backend, on the weights' device) and run many times.
 //
 // Why a handle and not a custom class: the prepared layer lives in a registry
-// here and torch sees only a small CPU int64 tensor [id, in_features,
-// out_features]. Plain tensors pass through torch.jit.trace, torch.compile
-// (the Meta kernel needs only out_features, which the call passes) and CUDA
-// graphs without any framework support for opaque objects, which torch 1.13
-// and 2.x provide differently. Ids are never reused, so a released or forged
+// here and torch sees only a 0-dim CPU int64 tensor holding its id. Plain
+// tensors pass through torch.jit.trace, torch.compile (the Meta kernel needs
+// only out_features, which the call passes; a 0-dim CPU tensor may sit beside
+// CUDA tensors in fake-tensor propagation) and CUDA graphs without any
+// framework support for opaque objects, which torch 1.13 and 2.x provide
+// differently. Ids are never reused, so a released or forged
 // handle is an error with a message, never a dangling pointer.
 #include <torch/library.h>
 
@@ -31,13 +32,13 @@ Registry& registry() {
 }
 
 std::shared_ptr<const W4A8Linear> lookup(const at::Tensor& handle, const char* op) {
-  TORCH_CHECK(handle.device().is_cpu() && handle.scalar_type() == at::kLong && handle.dim() == 1 && handle.numel() == 3,
-              "w4a8::", op, ": handle must be the CPU int64 [3] tensor prepare_linear returned");
-  const int64_t id = handle.data_ptr<int64_t>()[0];
+  W4A8_TORCH_CHECK(handle.device().is_cpu() && handle.scalar_type() == at::kLong && handle.dim() == 0,
+                   op_prefix(op) + "handle must be the 0-dim CPU int64 tensor prepare_linear returned");
+  const int64_t id = handle.item<int64_t>();
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   auto it = r.layers.find(id);
-  TORCH_CHECK(it != r.layers.end(), "w4a8::", op, ": handle ", id, " was released or never prepared");
+  W4A8_TORCH_CHECK(it != r.layers.end(), op_prefix(op) + "handle " + std::to_string(id) + " was released or never prepared");
   return it->second;
 }
 
@@ -76,25 +77,23 @@ at::Tensor prepare(const at::Tensor& weight_packed, const at::Tensor& weight_sca
     id = r.next_id++;
     r.layers.emplace(id, shared);
   }
-  at::Tensor handle = at::empty({3}, at::TensorOptions().dtype(at::kLong));
-  int64_t* h = handle.data_ptr<int64_t>();
-  h[0] = id;
-  h[1] = shared->in_features();
-  h[2] = shared->out_features();
-  return handle;
+  return at::scalar_tensor(id, at::TensorOptions().dtype(at::kLong));
 }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& handle, int64_t out_features,
                   const c10::optional<at::Tensor>& bias, c10::optional<at::ScalarType> out_dtype) {
   constexpr const char* kOp = "linear";
   auto layer = lookup(handle, kOp);
-  TORCH_CHECK(out_features == layer->out_features(), "w4a8::", kOp, ": out_features=", out_features,
-              " but the prepared layer has ", layer->out_features());
-  TORCH_CHECK(x.dim() >= 1 && x.size(-1) == layer->in_features(), "w4a8::", kOp, ": x ", x.sizes(),
-              " does not end in in_features=", layer->in_features());
-  TORCH_CHECK(to_device(x.device(), kOp) == layer->device(), "w4a8::", kOp, ": x is on ", x.device(),
-              " but the layer was prepared on ", device_name(layer->device()));
-  TORCH_CHECK(x.is_contiguous(), "w4a8::", kOp, ": x must be contiguous (strides ", x.strides(), ")");
+  W4A8_TORCH_CHECK(out_features == layer->out_features(),
+                   op_prefix(kOp) + "out_features=" + std::to_string(out_features) + " but the prepared layer has " +
+                       std::to_string(layer->out_features()));
+  W4A8_TORCH_CHECK(x.dim() >= 1 && x.size(-1) == layer->in_features(),
+                   op_prefix(kOp) + "x " + sizes_str(x.sizes()) + " does not end in in_features=" +
+                       std::to_string(layer->in_features()));
+  W4A8_TORCH_CHECK(to_device(x.device(), kOp) == layer->device(),
+                   op_prefix(kOp) + "x is on " + x.device().str() + " but the layer was prepared on " +
+                       device_name(layer->device()));
+  W4A8_TORCH_CHECK(x.is_contiguous(), op_prefix(kOp) + "x must be contiguous (strides " + sizes_str(x.strides()) + ")");
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = out_features;
   const at::ScalarType dtype = out_dtype.value_or(x.scalar_type());
@@ -110,15 +109,15 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& handle, int64_t out_fea
                        TensorView(y.data_ptr(), to_dtype(y.scalar_type(), "y", kOp), {m, out_features}, dev), fo),
         kOp);
   if (!bias.has_value()) return y;
-  TORCH_CHECK(bias->dim() == 1 && bias->size(0) == out_features && bias->device() == x.device(), "w4a8::", kOp,
-              ": bias must be [", out_features, "] on ", x.device());
+  W4A8_TORCH_CHECK(bias->dim() == 1 && bias->size(0) == out_features && bias->device() == x.device(),
+                   op_prefix(kOp) + "bias must be [" + std::to_string(out_features) + "] on " + x.device().str());
   return y.add_(bias->to(at::kFloat)).to(dtype);
 }
 
 at::Tensor linear_meta(const at::Tensor& x, const at::Tensor&, int64_t out_features,
                        const c10::optional<at::Tensor>&, c10::optional<at::ScalarType> out_dtype) {
   std::vector<int64_t> shape = x.sizes().vec();
-  TORCH_CHECK(!shape.empty(), "w4a8::linear: x must have at least one dimension");
+  W4A8_TORCH_CHECK(!shape.empty(), "w4a8::linear: x must have at least one dimension");
   shape.back() = out_features;
   return at::empty(shape, x.options().dtype(out_dtype.value_or(x.scalar_type())));
 }
@@ -127,7 +126,7 @@ void release(const at::Tensor& handle) {
   lookup(handle, "release_linear");
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  r.layers.erase(handle.data_ptr<int64_t>()[0]);
+  r.layers.erase(handle.item<int64_t>());
 }
 }  // namespace
 

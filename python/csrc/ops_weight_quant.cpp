@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kOp = "quantize_weights_int4";
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> quantize(const at::Tensor& w, int64_t group_size, bool symmetric) {
-  TORCH_CHECK(w.dim() == 2, "w4a8::", kOp, ": w must be [N, K], got ", w.sizes());
+  W4A8_TORCH_CHECK(w.dim() == 2, op_prefix(kOp) + "w must be [N, K], got " + sizes_str(w.sizes()));
   const at::Tensor wc = w.contiguous();
   const int64_t n = w.size(0), k = w.size(1);
   const int64_t groups = group_size == -1 ? 1 : (group_size > 0 ? k / group_size : 0);

@@ -12,7 +12,7 @@ TORCH_LIBRARY(w4a8, m) {
   m.def("quantize_weights_int4(Tensor w, int group_size=128, bool symmetric=True) -> (Tensor, Tensor, Tensor)");
   m.def("dynamic_per_token_int8_quant(Tensor x, bool symmetric=True) -> (Tensor, Tensor, Tensor)");
   // Weights prepared once into a W4A8Linear held by the extension; the handle
-  // is a CPU int64 tensor [id, in_features, out_features] (see ops_linear.cpp).
+  // is a 0-dim CPU int64 tensor, its id (see ops_linear.cpp).
   m.def(
       "prepare_linear(Tensor weight_packed, Tensor weight_scale, int group_size, Tensor? zero_points=None, "
       "Tensor? g_idx=None, str backend=\"auto\", int max_tokens=1024) -> Tensor");

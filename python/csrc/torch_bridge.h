@@ -11,10 +11,21 @@
 
 namespace w4a8::torch_op {
 
-// Raises a Python RuntimeError carrying the library's message.
-inline void check(const Status& s, const char* op) {
-  TORCH_CHECK(s.is_ok(), "w4a8::", op, ": ", s.message());
+// Every message is built as one std::string before TORCH_CHECK sees it: with
+// anything but strings, c10::str formats through an ostringstream compiled
+// into this module, and on the GPU machine (torch 2.11 wheels, g++ 13) that
+// crashed inside the error path. Numbers go through std::to_string instead.
+#define W4A8_TORCH_CHECK(cond, message) TORCH_CHECK((cond), std::string(message))
+
+inline std::string sizes_str(c10::IntArrayRef v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
 }
+inline std::string op_prefix(const char* op) { return std::string("w4a8::") + op + ": "; }
+
+// Raises a Python RuntimeError carrying the library's message.
+inline void check(const Status& s, const char* op) { W4A8_TORCH_CHECK(s.is_ok(), op_prefix(op) + s.message()); }
 
 inline DType to_dtype(at::ScalarType t, const char* name, const char* op) {
   switch (t) {
@@ -25,7 +36,8 @@ inline DType to_dtype(at::ScalarType t, const char* name, const char* op) {
     case at::kByte: return DType::u8;
     case at::kInt: return DType::i32;
     case at::kLong: return DType::i64;
-    default: TORCH_CHECK(false, "w4a8::", op, ": ", name, " has dtype ", t, ", which w4a8 does not take");
+    default:
+      W4A8_TORCH_CHECK(false, op_prefix(op) + name + " has dtype " + c10::toString(t) + ", which w4a8 does not take");
   }
   return DType::f32;
 }
@@ -45,14 +57,15 @@ inline at::ScalarType to_scalar_type(DType t) {
 
 inline Device to_device(const at::Device& d, const char* op) {
   if (d.is_cpu()) return Device::cpu();
-  TORCH_CHECK(d.is_cuda(), "w4a8::", op, ": tensors on ", d, " are not supported (CPU or CUDA)");
+  W4A8_TORCH_CHECK(d.is_cuda(), op_prefix(op) + "tensors on " + d.str() + " are not supported (CPU or CUDA)");
   return Device::cuda(d.has_index() ? d.index() : 0);
 }
 
 // A view with torch's shape and strides; the library checks them.
 inline TensorView view_of(const at::Tensor& t, const char* name, const char* op) {
   if (!t.defined()) return {};
-  TORCH_CHECK(t.dim() <= kMaxRank, "w4a8::", op, ": ", name, " has ", t.dim(), " dimensions (at most ", kMaxRank, ")");
+  W4A8_TORCH_CHECK(t.dim() <= kMaxRank, op_prefix(op) + name + " has " + std::to_string(t.dim()) +
+                                            " dimensions (at most " + std::to_string(kMaxRank) + ")");
   return TensorView(t.data_ptr(), to_dtype(t.scalar_type(), name, op), t.sizes().vec(), t.strides().vec(),
                     to_device(t.device(), op));
 }

@@ -53,8 +53,8 @@ class PreparedLinear:
     def __init__(self, weight_packed, weight_scale, group_size, zero_points=None, g_idx=None, backend="auto",
                  max_tokens=1024):
         self.handle = _ops.prepare_linear(weight_packed, weight_scale, group_size, zero_points, g_idx, backend,
-                                          max_tokens)
-        self.in_features, self.out_features = int(self.handle[1]), int(self.handle[2])
+                                          max_tokens)  # a 0-dim CPU int64 tensor: the prepared layer's id
+        self.out_features, self.in_features = weight_packed.shape[0], weight_packed.shape[1] * 8
         self.device = weight_packed.device
 
     def __call__(self, x, bias=None, out_dtype=None):

@@ -3,7 +3,6 @@
 #include "core/device_memory.h"
 
 #include <cstring>
-#include <sstream>
 
 namespace w4a8 {
 
@@ -82,12 +81,13 @@ bool TensorView::is_contiguous() const {
   return true;
 }
 
+// No iostreams in the library: inside a Python process that loaded another
+// libstdc++ first (torch's), an ostringstream built by a newer g++ crashed on
+// the GPU machine; plain string concatenation has no such dependence.
 std::string TensorView::shape_string() const {
-  std::ostringstream os;
-  os << '[';
-  for (int i = 0; i < rank_; ++i) os << (i ? ", " : "") << shape_[i];
-  os << ']';
-  return os.str();
+  std::string s = "[";
+  for (int i = 0; i < rank_; ++i) s += (i ? ", " : "") + std::to_string(shape_[i]);
+  return s + "]";
 }
 
 Result<TensorView> TensorView::flatten_to_2d() const {

@@ -1,6 +1,8 @@
 // Small file helpers shared by the readers and writers: errno messages,
 // whole-file reads, and atomic writes (temporary file, fsync, rename).
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "w4a8/status.h"

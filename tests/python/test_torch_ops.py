@@ -166,5 +166,5 @@ def test_meta_tensors_give_shapes_without_running():
     y = torch.ops.w4a8.int4_gemm_w4a8(A, torch.empty(7, 1, device="meta"), torch.empty(7, 1, device="meta"), B,
                                       torch.empty(2, 48, device="meta"), torch.empty(1, device="meta"), 128)
     assert y.shape == (7, 48) and y.dtype == torch.float16
-    h = torch.empty(3, device="meta", dtype=torch.int64)
+    h = torch.empty((), device="meta", dtype=torch.int64)
     assert torch.ops.w4a8.linear(x, h, 64).shape == (3, 5, 64)
