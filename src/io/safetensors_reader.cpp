@@ -235,34 +235,38 @@ const TensorInfo* SafetensorsFile::find(const std::string& name) const {
 
 const std::byte* SafetensorsFile::bytes(const TensorInfo& t) const { return map_->data + data_start_ + t.begin; }
 
-Result<TensorView> SafetensorsFile::view(const std::string& name) const {
-  const TensorInfo* t = find(name);
-  if (!t) return invalid_argument(path_ + ": no tensor named '" + name + "'");
-  DType dt{};
+namespace {
+// The tensor `name` of `f` when it is one w4a8 can hold in a TensorView
+// (a known dtype, rank <= kMaxRank); its DType in `dt`.
+Result<const TensorInfo*> computable(const SafetensorsFile& f, const std::string& name, DType& dt) {
+  const TensorInfo* t = f.find(name);
+  if (!t) return invalid_argument(f.path() + ": no tensor named '" + name + "'");
   if (!to_dtype(t->dtype, &dt))
-    return unsupported(path_ + ": tensor '" + name + "': dtype " + st_dtype_name(t->dtype) +
+    return unsupported(f.path() + ": tensor '" + name + "': dtype " + st_dtype_name(t->dtype) +
                        " is not one w4a8 computes with");
   if (t->shape.size() > static_cast<size_t>(kMaxRank))
-    return unsupported(path_ + ": tensor '" + name + "': rank " + std::to_string(t->shape.size()) +
+    return unsupported(f.path() + ": tensor '" + name + "': rank " + std::to_string(t->shape.size()) +
                        " is over the maximum of " + std::to_string(kMaxRank));
-  const std::byte* p = bytes(*t);
+  return t;
+}
+}  // namespace
+
+Result<TensorView> SafetensorsFile::view(const std::string& name) const {
+  DType dt{};
+  auto t = computable(*this, name, dt);
+  if (!t) return t.status();
+  const std::byte* p = bytes(**t);
   if (reinterpret_cast<uintptr_t>(p) % dtype_size(dt) != 0)
     return unsupported(path_ + ": tensor '" + name + "' is not aligned to its element size in the file; use read()");
-  return TensorView(p, dt, t->shape);
+  return TensorView(p, dt, (*t)->shape);
 }
 
 Result<Tensor> SafetensorsFile::read(const std::string& name) const {
-  const TensorInfo* t = find(name);
-  if (!t) return invalid_argument(path_ + ": no tensor named '" + name + "'");
   DType dt{};
-  if (!to_dtype(t->dtype, &dt))
-    return unsupported(path_ + ": tensor '" + name + "': dtype " + st_dtype_name(t->dtype) +
-                       " is not one w4a8 computes with");
-  if (t->shape.size() > static_cast<size_t>(kMaxRank))
-    return unsupported(path_ + ": tensor '" + name + "': rank " + std::to_string(t->shape.size()) +
-                       " is over the maximum of " + std::to_string(kMaxRank));
-  Tensor out(dt, t->shape);
-  if (t->nbytes()) std::memcpy(out.data(), bytes(*t), t->nbytes());
+  auto t = computable(*this, name, dt);
+  if (!t) return t.status();
+  Tensor out(dt, (*t)->shape);
+  if ((*t)->nbytes()) std::memcpy(out.data(), bytes(**t), (*t)->nbytes());
   return out;
 }
 
