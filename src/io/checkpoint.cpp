@@ -8,15 +8,13 @@
 
 #include "core/int4.h"
 #include "io/module_kind.h"
+#include "io/file_util.h"
 #include "w4a8/io.h"
 #include "w4a8/ops.h"
 
 namespace w4a8::io {
 
 namespace {
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 bool is_float(StDType t) { return t == StDType::F16 || t == StDType::BF16 || t == StDType::F32; }
 
 // Reads a small integer tensor (I32/I64) of any shape as int64 values.
@@ -197,9 +195,9 @@ Result<Checkpoint> Checkpoint::open(const std::string& path) {
   }
   std::set<std::string> modules;
   for (const std::string& name : c.files_.tensor_names()) {
-    if (ends_with(name, ".weight_packed")) {
+    if (detail::ends_with(name, ".weight_packed")) {
       modules.insert(name.substr(0, name.size() - 14));
-    } else if (ends_with(name, ".weight") && c.files_.find(name).info->shape.size() == 2) {
+    } else if (detail::ends_with(name, ".weight") && c.files_.find(name).info->shape.size() == 2) {
       modules.insert(name.substr(0, name.size() - 7));
     }
   }

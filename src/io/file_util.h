@@ -24,6 +24,13 @@ Status copy_file_atomic(const std::string& from, const std::string& to);
 // Makes the rename of a file in `dir` durable.
 void sync_dir(const std::string& dir);
 
+// The index file of a sharded model (weight_map: tensor -> shard file).
+inline constexpr const char* kIndexFileName = "model.safetensors.index.json";
+
+inline bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 bool is_regular_file(const std::string& path);
 bool is_directory(const std::string& path);
 std::string parent_dir(const std::string& path);

@@ -13,12 +13,8 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-constexpr const char* kIndexName = "model.safetensors.index.json";
 constexpr const char* kSingleName = "model.safetensors";
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 Result<std::map<std::string, std::string>> read_index(const std::string& path) {
   auto text = detail::read_text_file(path);
@@ -49,7 +45,7 @@ Result<ModelFiles> ModelFiles::open(const std::string& path) {
     shard_files.push_back(fs::path(path).filename().string());
   } else if (detail::is_directory(path)) {
     m.dir_ = path;
-    const std::string index_path = detail::join_path(path, kIndexName);
+    const std::string index_path = detail::join_path(path, detail::kIndexFileName);
     if (detail::is_regular_file(index_path)) {
       auto idx = read_index(index_path);
       if (!idx) return idx.status();
@@ -64,14 +60,14 @@ Result<ModelFiles> ModelFiles::open(const std::string& path) {
       std::error_code ec;
       for (const auto& e : fs::directory_iterator(path, ec)) {
         const std::string name = e.path().filename().string();
-        if (e.is_regular_file() && ends_with(name, ".safetensors")) shard_files.push_back(name);
+        if (e.is_regular_file() && detail::ends_with(name, ".safetensors")) shard_files.push_back(name);
       }
       if (ec) return detail::io_error(path + ": cannot list the folder: " + ec.message());
       if (shard_files.size() != 1)
         return invalid_argument(path + ": " +
                                 (shard_files.empty() ? std::string("holds no .safetensors file")
                                                      : "holds " + std::to_string(shard_files.size()) +
-                                                           " .safetensors files but no " + kIndexName));
+                                                           " .safetensors files but no " + detail::kIndexFileName));
     }
   } else {
     return detail::io_error(path + ": no such file or folder");
@@ -86,7 +82,7 @@ Result<ModelFiles> ModelFiles::open(const std::string& path) {
       if (m.sharded_) {
         auto listed = index.find(t.name);
         if (listed == index.end() || listed->second != file)
-          return invalid_argument(detail::join_path(m.dir_, kIndexName) + ": tensor '" + t.name + "' is in " + file +
+          return invalid_argument(detail::join_path(m.dir_, detail::kIndexFileName) + ": tensor '" + t.name + "' is in " + file +
                                   (listed == index.end() ? " but not in the weight_map" : " but the weight_map says " + listed->second));
       }
     }
@@ -94,7 +90,7 @@ Result<ModelFiles> ModelFiles::open(const std::string& path) {
   }
   for (const auto& [name, file] : index) {
     if (!m.shard_of_.count(name))
-      return invalid_argument(detail::join_path(m.dir_, kIndexName) + ": weight_map lists '" + name + "' in " + file +
+      return invalid_argument(detail::join_path(m.dir_, detail::kIndexFileName) + ": weight_map lists '" + name + "' in " + file +
                               ", which has no such tensor");
   }
   for (const auto& [name, file] : m.shard_of_) m.names_.push_back(name);

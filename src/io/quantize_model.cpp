@@ -16,11 +16,7 @@ namespace w4a8::io {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr const char* kIndexName = "model.safetensors.index.json";
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 enum class Plan { keep, quantize };
 struct TensorPlan {
@@ -88,7 +84,7 @@ Result<QuantizeSummary> quantize_model(const std::string& in, const std::string&
     summary.bytes_in += t.nbytes();
     TensorPlan p;
     const bool float_2d = t.shape.size() == 2 && (t.dtype == StDType::F16 || t.dtype == StDType::BF16 || t.dtype == StDType::F32);
-    if (ends_with(name, ".weight") && float_2d) {
+    if (detail::ends_with(name, ".weight") && float_2d) {
       p.module = name.substr(0, name.size() - 7);
       const int64_t n = t.shape[0], k = t.shape[1];
       std::string why = detail::not_linear_reason(p.module);
@@ -181,13 +177,13 @@ Result<QuantizeSummary> quantize_model(const std::string& in, const std::string&
   }
   if (summary.layers_quantized) summary.mean_rel_error = error_sum / static_cast<double>(summary.layers_quantized);
   if (files->sharded())
-    W4A8_RETURN_IF_ERROR(write_index_json(detail::join_path(out, kIndexName), total_tensor_bytes, weight_map));
+    W4A8_RETURN_IF_ERROR(write_index_json(detail::join_path(out, detail::kIndexFileName), total_tensor_bytes, weight_map));
 
   // The other files of the model folder (tokenizer, generation config, ...).
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(files->dir(), ec)) {
     const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || ends_with(name, ".safetensors") || ends_with(name, ".partial") || name == kIndexName ||
+    if (!e.is_regular_file() || detail::ends_with(name, ".safetensors") || detail::ends_with(name, ".partial") || name == detail::kIndexFileName ||
         name == "config.json")
       continue;
     W4A8_RETURN_IF_ERROR(detail::copy_file_atomic(e.path().string(), detail::join_path(out, name)));
