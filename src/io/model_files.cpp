@@ -15,7 +15,6 @@ using json = nlohmann::json;
 namespace {
 constexpr const char* kSingleName = "model.safetensors";
 
-
 Result<std::map<std::string, std::string>> read_index(const std::string& path) {
   auto text = detail::read_text_file(path);
   if (!text) return text.status();

@@ -16,8 +16,6 @@ namespace w4a8::io {
 namespace fs = std::filesystem;
 
 namespace {
-
-
 enum class Plan { keep, quantize };
 struct TensorPlan {
   Plan plan = Plan::keep;
