@@ -1,6 +1,8 @@
 // W4A8Linear end to end on the CPU, against the tests' fp64 evaluation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -210,4 +212,57 @@ TEST(Linear, BackendsAreListed) {
   auto lin = W4A8Linear::create(layer.weights());
   ASSERT_TRUE(lin.is_ok());
   EXPECT_STREQ(lin->backend_name(), "cpu");
+}
+
+// Every CPU kernel level this machine has (vector quantizer, GEMM, output
+// narrowing) gives the same bytes as the generic level, on every variant.
+TEST(Linear, EveryCpuKernelLevelGivesIdenticalOutputs) {
+  const std::vector<std::string> levels = cpu_kernels();
+  ASSERT_FALSE(levels.empty());
+  EXPECT_EQ(levels.back(), "generic");
+  if (levels.size() == 1) GTEST_SKIP() << "only the generic level runs on this CPU (" << cpu_features().summary() << ")";
+  const std::string before = cpu_kernel();
+  std::mt19937 rng(23);
+  for (int64_t group : {-1, 32, 128})
+    for (int variant = 0; variant < 8; ++variant) {
+      Layer layer(72, 384, group, rng, variant & 1, variant & 2, variant & 4);
+      LinearOptions opt;
+      opt.backend = "cpu";
+      auto lin = W4A8Linear::create(layer.weights(), opt);
+      ASSERT_TRUE(lin.is_ok()) << lin.status().to_string();
+      for (DType dt : {DType::f16, DType::bf16, DType::f32})
+        for (int64_t m : {1, 5, 13, 30}) {
+          Tensor x = test::to_tensor(test::random_floats(m * layer.k, rng, -4, 4), dt, {m, layer.k});
+          std::vector<Tensor> outs;
+          for (const std::string& level : levels) {
+            ASSERT_TRUE(set_cpu_kernel(level).is_ok());
+            auto y = lin->forward(x.view());
+            ASSERT_TRUE(y.is_ok()) << level << ": " << y.status().to_string();
+            outs.push_back(std::move(*y));
+          }
+          for (size_t i = 0; i + 1 < outs.size(); ++i)
+            EXPECT_EQ(0, std::memcmp(outs[i].data(), outs.back().data(), outs.back().nbytes()))
+                << levels[i] << " vs generic, group " << group << " variant " << variant << " " << dtype_name(dt)
+                << " m=" << m;
+        }
+    }
+  ASSERT_TRUE(set_cpu_kernel(before).is_ok());
+}
+
+TEST(Linear, SetCpuKernelRefusesUnknownOrUnsupportedLevels) {
+  const std::string before = cpu_kernel();
+  const Status bad = set_cpu_kernel("avx9000");
+  EXPECT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.message().find("not a kernel"), std::string::npos) << bad.to_string();
+  EXPECT_EQ(cpu_kernel(), before);  // a refusal changes nothing
+  const auto usable = cpu_kernels();
+  for (const char* level : {"avx512vnni", "avx2"})
+    if (std::find(usable.begin(), usable.end(), level) == usable.end()) {
+      const Status s = set_cpu_kernel(level);
+      EXPECT_FALSE(s.is_ok()) << level;
+      EXPECT_NE(s.message().find("lacks"), std::string::npos) << s.to_string();
+    }
+  ASSERT_TRUE(set_cpu_kernel("").is_ok());
+  EXPECT_EQ(cpu_kernel(), usable.front());
+  ASSERT_TRUE(set_cpu_kernel(before).is_ok());
 }

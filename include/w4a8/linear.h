@@ -111,4 +111,13 @@ std::vector<BackendInfo> list_backends();
 void set_num_threads(int n);
 int num_threads();
 
+// The "cpu" backend's kernel levels: those this machine can run, best first
+// ("avx512vnni", "avx2", "generic"); the one in use; and a way to force one,
+// as W4A8_CPU_KERNEL does at start-up ("" returns to the best level). All
+// levels read the same prepared weights, so layers need no re-preparation.
+// A level this CPU cannot run is refused with the missing features named.
+std::vector<std::string> cpu_kernels();
+std::string cpu_kernel();
+Status set_cpu_kernel(const std::string& name);
+
 }  // namespace w4a8

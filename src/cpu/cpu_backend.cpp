@@ -1,7 +1,11 @@
 #include "cpu/cpu_backend.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -9,7 +13,9 @@
 #include "core/parallel.h"
 #include "cpu/ref/act_quant_ref.h"
 #include "cpu/ref/gemm_ref.h"
+#include "cpu/x86/act_quant_kernels.h"
 #include "cpu/x86/gemm_kernels.h"
+#include "cpu/x86/store_floats.h"
 #include "cpu/x86/vnni_layout.h"
 #include "w4a8/device.h"
 
@@ -19,66 +25,139 @@ namespace {
 
 struct KernelChoice {
   CpuGemmKernel kernel = nullptr;
+  ActQuantKernel quantize = nullptr;  // null: the reference quantizer (the generic level)
   std::string name;
   Status status;  // why the requested kernel cannot run, if it cannot
 };
 
-KernelChoice choose_kernel() {
-  const CpuFeatures& f = cpu_features();
-  const bool vnni = f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
-  const bool avx2 = f.avx2 && f.fma;
-  const char* env = std::getenv("W4A8_CPU_KERNEL");
-  const std::string want = env ? env : (vnni ? "avx512vnni" : avx2 ? "avx2" : "generic");
-  if (want == "generic") return {gemm_generic, "generic", Status::ok()};
-  if (want == "avx2") {
-    if (avx2) return {gemm_avx2, "avx2", Status::ok()};
-    return {nullptr, want, Status(StatusCode::unavailable, "W4A8_CPU_KERNEL=avx2, but this CPU lacks avx2/fma")};
-  }
-  if (want == "avx512vnni") {
-    if (vnni) return {gemm_avx512_vnni, "avx512vnni", Status::ok()};
-    return {nullptr, want, Status(StatusCode::unavailable, "W4A8_CPU_KERNEL=avx512vnni, but this CPU lacks avx512f/bw/vl/vnni")};
-  }
-  return {nullptr, want,
-          Status(StatusCode::unavailable, "W4A8_CPU_KERNEL=" + want + " is not a kernel (generic, avx2, avx512vnni)")};
+// Every level this build has, best first; `usable` says whether this CPU can run it.
+struct Level {
+  KernelChoice choice;
+  bool usable;
+};
+
+const std::vector<Level>& levels() {
+  static const std::vector<Level> all = [] {
+    const CpuFeatures& f = cpu_features();
+    const bool vnni = f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
+    const bool avx2 = f.avx2 && f.fma && f.f16c;
+    return std::vector<Level>{
+        {{gemm_avx512_vnni, quantize_rows_avx512, "avx512vnni", Status::ok()}, vnni},
+        {{gemm_avx2, quantize_rows_avx2, "avx2", Status::ok()}, avx2},
+        {{gemm_generic, nullptr, "generic", Status::ok()}, true},
+    };
+  }();
+  return all;
 }
 
-const KernelChoice& kernel_choice() {
-  static const KernelChoice choice = choose_kernel();
-  return choice;
+// The choice for a level name: the level, or why it cannot run here.
+KernelChoice choice_for(const std::string& want) {
+  for (const Level& l : levels()) {
+    if (l.choice.name != want) continue;
+    if (l.usable) return l.choice;
+    const char* needs = want == "avx2" ? "avx2/fma/f16c" : "avx512f/bw/vl/vnni";
+    return {nullptr, nullptr, want,
+            Status(StatusCode::unavailable, "CPU kernel " + want + " was asked for, but this CPU lacks " + needs)};
+  }
+  return {nullptr, nullptr, want,
+          Status(StatusCode::unavailable, "CPU kernel '" + want + "' is not a kernel (avx512vnni, avx2, generic)")};
 }
+
+KernelChoice best_choice() {
+  for (const Level& l : levels())
+    if (l.usable) return l.choice;
+  return levels().back().choice;
+}
+
+// The current choice: W4A8_CPU_KERNEL at start-up, else the best level;
+// set_cpu_kernel() replaces it. Choices are never freed (a few, small), so a
+// forward that read the old one stays valid.
+std::atomic<const KernelChoice*>& current_choice() {
+  static std::atomic<const KernelChoice*> current{[] {
+    const char* env = std::getenv("W4A8_CPU_KERNEL");
+    return new KernelChoice(env && *env ? choice_for(env) : best_choice());
+  }()};
+  return current;
+}
+
+const KernelChoice& kernel_choice() { return *current_choice().load(); }
 
 struct CpuWeight final : PreparedWeight {
   int64_t n = 0, n_pad = 0, k = 0, group_size = 0, groups = 0;
   std::vector<uint8_t> w;
-  std::vector<float> scales;    // [groups][n_pad]
-  std::vector<uint8_t> zp;      // [groups][n_pad], or empty (8)
+  std::vector<float> scales;    // [tiles][groups][16]
+  std::vector<uint8_t> zp;      // [tiles][groups][16], or empty (8)
   std::vector<float> bias;      // [n] or empty
   std::vector<int32_t> perm;    // [k] or empty
 };
 
-// Quantized activations in GEMM column order, with their group sums.
-struct Activations {
+// Quantized activations in GEMM column order, with their group sums, and the
+// fp32 result: one set per calling thread, kept between calls so that a
+// forward allocates (and page-faults) nothing once warm.
+struct Workspace {
   std::vector<int8_t> q;
   std::vector<float> scale;
   std::vector<int32_t> gsum;
+  std::vector<float> y;
+  void size_for(int64_t m, int64_t k, int64_t groups, int64_t n) {
+    q.resize(static_cast<size_t>(m * k));
+    scale.resize(static_cast<size_t>(m));
+    gsum.resize(static_cast<size_t>(m * groups));
+    y.resize(static_cast<size_t>(m * n));
+  }
 };
 
-void gather_and_sum(const CpuWeight& w, int64_t m, Activations& a) {
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+// Group sums (and the act-order gather) for activations quantized elsewhere.
+void gather_and_sum(const CpuWeight& w, int64_t m, Workspace& a) {
   if (!w.perm.empty()) {
-    std::vector<int8_t> g(a.q.size());
+    std::vector<int8_t> g(static_cast<size_t>(m * w.k));
     for (int64_t r = 0; r < m; ++r)
       for (int64_t j = 0; j < w.k; ++j) g[r * w.k + j] = a.q[r * w.k + w.perm[j]];
-    a.q.swap(g);
+    std::copy(g.begin(), g.end(), a.q.begin());
   }
-  a.gsum.assign(static_cast<size_t>(m * w.groups), 0);
+  std::fill(a.gsum.begin(), a.gsum.end(), 0);
   for (int64_t r = 0; r < m; ++r)
     for (int64_t j = 0; j < w.k; ++j) a.gsum[r * w.groups + j / w.group_size] += a.q[r * w.k + j];
 }
 
-Status run(const CpuWeight& w, const Activations& a, int64_t m, const TensorView& out) {
+// Per-token symmetric quantization into the workspace, in GEMM column order.
+Status quantize(const CpuWeight& w, const TensorView& x, Workspace& a) {
+  const int64_t m = x.size(0);
+  const KernelChoice& kc = kernel_choice();
+  if (kc.quantize) {
+    ActQuantParams p;
+    p.x = x.data();
+    p.dtype = x.dtype();
+    p.m = m;
+    p.k = w.k;
+    p.group_size = w.group_size;
+    p.perm = w.perm.empty() ? nullptr : w.perm.data();
+    p.q = a.q.data();
+    p.scale = a.scale.data();
+    p.gsum = a.gsum.data();
+    std::atomic<bool> finite{true};
+    detail::parallel_for(m, std::max<int64_t>(1, 8192 / w.k), [&](int64_t b, int64_t e) {
+      if (!kc.quantize(p, b, e)) finite = false;
+    });
+    if (finite) return Status::ok();
+    // A NaN or Inf: the reference below names it.
+  }
+  std::vector<int32_t> zp(static_cast<size_t>(m));
+  W4A8_RETURN_IF_ERROR(ref::quantize_per_token(x, true, w.k, TensorView(a.q.data(), DType::i8, {m, w.k}),
+                                               TensorView(a.scale.data(), DType::f32, {m}),
+                                               TensorView(zp.data(), DType::i32, {m}), {}));
+  gather_and_sum(w, m, a);
+  return Status::ok();
+}
+
+Status run(const CpuWeight& w, Workspace& a, int64_t m, const TensorView& out) {
   const KernelChoice& kc = kernel_choice();
   W4A8_RETURN_IF_ERROR(kc.status);
-  std::vector<float> y(static_cast<size_t>(m * w.n));
   CpuGemmParams p;
   p.w = w.w.data();
   p.n = w.n;
@@ -93,9 +172,19 @@ Status run(const CpuWeight& w, const Activations& a, int64_t m, const TensorView
   p.m = m;
   p.a_scale = a.scale.data();
   p.gsum = a.gsum.data();
-  p.y = y.data();
-  detail::parallel_for(w.n_pad / kCpuTileChannels, 1, [&](int64_t b, int64_t e) { kc.kernel(p, b, e); });
-  for (int64_t i = 0; i < m * w.n; ++i) store_from_float(out, i, y[i]);
+  p.y = a.y.data();
+  // Work in pairs of tiles (the VNNI micro-kernel's width); each thread
+  // narrows the columns it computed while they are still in its cache.
+  const int64_t tiles = w.n_pad / kCpuTileChannels, pairs = (tiles + 1) / 2;
+  const size_t elem = dtype_size(out.dtype());
+  detail::parallel_for(pairs, 1, [&](int64_t b, int64_t e) {
+    const int64_t t0 = 2 * b, t1 = std::min(tiles, 2 * e);
+    kc.kernel(p, t0, t1);
+    const int64_t c0 = t0 * kCpuTileChannels, c1 = std::min(w.n, t1 * kCpuTileChannels);
+    for (int64_t r = 0; r < m; ++r)
+      store_floats(p.y + r * w.n + c0, c1 - c0, out.dtype(),
+                   static_cast<char*>(out.data()) + static_cast<size_t>(r * w.n + c0) * elem);
+  });
   return Status::ok();
 }
 
@@ -107,14 +196,15 @@ std::unique_ptr<CpuWeight> build(const detail::QuantizedWeight& qw) {
   w->group_size = qw.group_size;
   w->groups = qw.num_groups;
   w->w = repack_for_vnni(qw.packed.data_as<const int32_t>(), qw.n, qw.k);
+  auto at = [&](int64_t g, int64_t c) { return tile_major_index(g, c, w->groups); };
   w->scales.assign(static_cast<size_t>(w->groups * w->n_pad), 0.0f);
   for (int64_t g = 0; g < w->groups; ++g)
-    for (int64_t c = 0; c < qw.n; ++c) w->scales[g * w->n_pad + c] = qw.scales.data_as<const float>()[g * qw.n + c];
+    for (int64_t c = 0; c < qw.n; ++c) w->scales[at(g, c)] = qw.scales.data_as<const float>()[g * qw.n + c];
   if (qw.zero_points.defined()) {
     w->zp.assign(static_cast<size_t>(w->groups * w->n_pad), detail::kInt4Offset);
     for (int64_t g = 0; g < w->groups; ++g)
       for (int64_t c = 0; c < qw.n; ++c)
-        w->zp[g * w->n_pad + c] = static_cast<uint8_t>(
+        w->zp[at(g, c)] = static_cast<uint8_t>(
             detail::nibble(qw.zero_points.data_as<const int32_t>()[g * (qw.n / 8) + c / 8], static_cast<int>(c % 8)));
   }
   if (qw.bias.defined()) w->bias.assign(qw.bias.data_as<const float>(), qw.bias.data_as<const float>() + qw.n);
@@ -126,8 +216,7 @@ class CpuBackend final : public Backend {
  public:
   const char* name() const override { return "cpu"; }
   const char* description() const override {
-    static const std::string d = "fast CPU kernels, this machine: " + kernel_choice().name;
-    return d.c_str();
+    return "fast CPU kernels (AVX-512 VNNI, AVX2 or generic, chosen at run time)";
   }
   Device device() const override { return Device::cpu(); }
   Status available() const override { return kernel_choice().status; }
@@ -140,14 +229,9 @@ class CpuBackend final : public Backend {
   Status forward(const PreparedWeight& pw, const TensorView& x, const TensorView& y, void*) const override {
     const auto& w = static_cast<const CpuWeight&>(pw);
     const int64_t m = x.size(0);
-    Activations a;
-    a.q.resize(static_cast<size_t>(m * w.k));
-    a.scale.resize(static_cast<size_t>(m));
-    std::vector<int32_t> zp(static_cast<size_t>(m));
-    W4A8_RETURN_IF_ERROR(ref::quantize_per_token(x, true, w.k, TensorView(a.q.data(), DType::i8, {m, w.k}),
-                                                 TensorView(a.scale.data(), DType::f32, {m}),
-                                                 TensorView(zp.data(), DType::i32, {m}), {}));
-    gather_and_sum(w, m, a);
+    Workspace& a = workspace();
+    a.size_for(m, w.k, w.groups, w.n);
+    W4A8_RETURN_IF_ERROR(quantize(w, x, a));
     return run(w, a, m, y);
   }
 
@@ -186,9 +270,9 @@ class CpuBackend final : public Backend {
       for (int64_t i = 0; i < g.k; ++i) qw.perm.data_as<int32_t>()[i] = static_cast<int32_t>(g.perm_at(i));
     }
     const auto w = build(qw);
-    Activations a;
-    a.q.assign(g.a.data_as<const int8_t>(), g.a.data_as<const int8_t>() + g.m * g.k);
-    a.scale.resize(static_cast<size_t>(g.m));
+    Workspace& a = workspace();
+    a.size_for(g.m, g.k, g.num_groups, g.n);
+    std::copy(g.a.data_as<const int8_t>(), g.a.data_as<const int8_t>() + g.m * g.k, a.q.begin());
     for (int64_t r = 0; r < g.m; ++r) a.scale[r] = g.a_scale_at(r);
     gather_and_sum(*w, g.m, a);
     return run(*w, a, g.m, g.out);
@@ -197,9 +281,35 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
+std::vector<std::string> kernels_available() {
+  std::vector<std::string> out;
+  for (const Level& l : levels())
+    if (l.usable) out.push_back(l.choice.name);
+  return out;
+}
+
 const Backend& cpu_backend() {
   static const CpuBackend backend;
   return backend;
 }
 
 }  // namespace w4a8::cpu
+
+namespace w4a8 {
+
+std::vector<std::string> cpu_kernels() { return cpu::kernels_available(); }
+
+std::string cpu_kernel() { return cpu::kernel_choice().name; }
+
+Status set_cpu_kernel(const std::string& name) {
+  cpu::KernelChoice c = name.empty() ? cpu::best_choice() : cpu::choice_for(name);
+  if (!c.status.is_ok()) return c.status;
+  static std::mutex keep_mutex;
+  static std::vector<std::unique_ptr<cpu::KernelChoice>> kept;  // see current_choice()
+  std::lock_guard<std::mutex> lock(keep_mutex);
+  kept.push_back(std::make_unique<cpu::KernelChoice>(std::move(c)));
+  cpu::current_choice().store(kept.back().get());
+  return Status::ok();
+}
+
+}  // namespace w4a8

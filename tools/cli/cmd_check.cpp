@@ -225,21 +225,36 @@ void add_check_command(CLI::App& app) {
   cmd->add_option("--json", json_path, "Also write the results as JSON to this file");
   cmd->add_flag("--failures-only", failures_only, "Print only the rows that fail");
   cmd->callback([] {
-    std::vector<std::pair<std::string, Device>> backends;
-    for (const BackendInfo& b : list_backends())
-      if (b.available && (backend == "all" || backend == b.name)) backends.emplace_back(b.name, b.device);
+    // The cpu backend runs once per kernel level this machine has, so every
+    // compiled kernel is judged, not only the one chosen by default.
+    struct Target {
+      std::string backend, label, cpu_level;
+      Device dev;
+    };
+    std::vector<Target> backends;
+    for (const BackendInfo& b : list_backends()) {
+      if (!b.available || (backend != "all" && backend != b.name)) continue;
+      if (b.name != "cpu") {
+        backends.push_back({b.name, b.name, "", b.device});
+        continue;
+      }
+      for (const std::string& level : cpu_kernels()) backends.push_back({b.name, "cpu/" + level, level, b.device});
+    }
     if (backends.empty()) throw std::runtime_error("no available backend named '" + backend + "'");
+    const std::string cpu_level_before = cpu_kernel();
     const auto cases = sweep(quick);
-    fmt::print("{:<10} {:<6} {:>4} {:>5} {:>5} {:>5} {:<5} {:>10} {:>10} {:>6} {}\n", "backend", "kind", "M", "N", "K",
+    fmt::print("{:<14} {:<6} {:>4} {:>5} {:>5} {:>5} {:<5} {:>10} {:>10} {:>6} {}\n", "backend", "kind", "M", "N", "K",
                "group", "dtype", "max_abs", "rel_err", "int32", "result");
     int failures = 0;
     nlohmann::json rows = nlohmann::json::array();
     uint64_t s = seed;
-    for (const auto& [b, dev] : backends) {
+    for (const Target& t : backends) {
+      const std::string& b = t.label;
+      if (!t.cpu_level.empty()) throw_if_error(set_cpu_kernel(t.cpu_level));
       for (const Case& c : cases) {
         Outcome o;
         try {
-          o = run_case(b, dev, c, s += 1000);
+          o = run_case(t.backend, t.dev, c, s += 1000);
         } catch (const std::exception& e) {  // e.g. out of device memory
           o.error = e.what();
         }
@@ -248,11 +263,12 @@ void add_check_command(CLI::App& app) {
                         {"group", c.group}, {"dtype", dtype_name(c.dtype)}, {"max_abs", o.max_abs},
                         {"rel_err", o.rel}, {"int32_exact", o.int32_exact}, {"pass", o.pass}, {"error", o.error}});
         if (failures_only && o.pass) continue;
-        fmt::print("{:<10} {:<6} {:>4} {:>5} {:>5} {:>5} {:<5} {:>10.3e} {:>10.3e} {:>6} {}\n", b,
+        fmt::print("{:<14} {:<6} {:>4} {:>5} {:>5} {:>5} {:<5} {:>10.3e} {:>10.3e} {:>6} {}\n", b,
                    variant_name(c.variant), c.m, c.n, c.k, c.group, dtype_name(c.dtype), o.max_abs, o.rel,
                    o.int32_exact ? "exact" : "NO", o.pass ? "ok" : "FAIL " + o.error);
       }
     }
+    throw_if_error(set_cpu_kernel(cpu_level_before));
     const size_t total = cases.size() * backends.size();
     fmt::print("\ncheck: {} cases, {} passed, {} failed (int32 part bit-exact; float part within {} (fp16) / {} (bf16) "
                "of ||y||)\n\n",

@@ -46,7 +46,7 @@ __attribute__((target("avx2,fma"))) void tile_pass(const CpuGemmParams& p, int64
       }
     }
     for (int h = 0; h < 2; ++h) {
-      const int64_t ch0 = g * p.n_pad + t * 16 + 8 * h;
+      const int64_t ch0 = (t * p.groups + g) * 16 + 8 * h;
       const __m256 scale = _mm256_loadu_ps(p.w_scale + ch0);
       const __m256i zp = p.w_zp ? _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p.w_zp + ch0)))
                                 : _mm256_set1_epi32(8);

@@ -24,10 +24,10 @@ void gemm_generic(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end) 
         }
         const int32_t s = p.gsum[m * p.groups + g];
         for (int c = 0; c < 16; ++c) {
-          const int64_t ch = t * 16 + c;
-          const int32_t zp = p.w_zp ? p.w_zp[g * p.n_pad + ch] : 8;
+          const int64_t at = (t * p.groups + g) * 16 + c;
+          const int32_t zp = p.w_zp ? p.w_zp[at] : 8;
           // fmaf: one rounding, exactly like the VNNI kernel's vfmadd.
-          facc[c] = std::fma(p.w_scale[g * p.n_pad + ch], static_cast<float>(acc[c] - zp * s), facc[c]);
+          facc[c] = std::fma(p.w_scale[at], static_cast<float>(acc[c] - zp * s), facc[c]);
         }
       }
       for (int c = 0; c < 16; ++c) {

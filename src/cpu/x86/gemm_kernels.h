@@ -11,8 +11,10 @@ struct CpuGemmParams {
   const uint8_t* w = nullptr;      // prepared weights
   int64_t n = 0, n_pad = 0, k = 0;
   int64_t group_size = 0, groups = 0;
-  const float* w_scale = nullptr;   // [groups][n_pad]
-  const uint8_t* w_zp = nullptr;    // [groups][n_pad] unsigned zero points, or null (8)
+  // Per tile, per group, the tile's 16 channels: a tile's scales are one
+  // contiguous run that streams beside its weights.
+  const float* w_scale = nullptr;   // [n_pad / 16][groups][16]
+  const uint8_t* w_zp = nullptr;    // [n_pad / 16][groups][16] unsigned zero points, or null (8)
   const float* bias = nullptr;      // [n] or null
   const int8_t* q = nullptr;        // [m][k], already gathered (act-order)
   int64_t m = 0;

@@ -21,6 +21,13 @@ namespace w4a8::cpu {
 
 inline constexpr int kCpuTileChannels = 16;
 
+// Where the scale (and zero point) of channel c, group g sits in the kernels'
+// tile-major arrays [tiles][groups][16]: a tile's values are contiguous, so
+// they stream beside its weights instead of one cache line per group.
+inline int64_t tile_major_index(int64_t g, int64_t c, int64_t groups) {
+  return ((c / kCpuTileChannels) * groups + g) * kCpuTileChannels + c % kCpuTileChannels;
+}
+
 // Public packing [N, K/8] -> the layout above (round_up(N,16) * K / 2 bytes).
 std::vector<uint8_t> repack_for_vnni(const int32_t* packed, int64_t n, int64_t k);
 
