@@ -39,3 +39,19 @@ else()
   set(W4A8_HAVE_BLAS OFF)
   message(STATUS "w4a8: no BLAS found - bench and demo run without the fp32 CPU baseline")
 endif()
+
+# oneDNN's int8 matmul: the int8 CPU baseline of bench (tool only, never the
+# library). Found by hand: Debian's dnnl-config.cmake insists on OpenCL
+# (its GPU runtime), which the CPU matmul never touches. It threads with OpenMP.
+find_library(DNNL_LIBRARY dnnl)
+find_path(DNNL_INCLUDE_DIR dnnl.hpp)
+find_package(OpenMP QUIET)
+if(DNNL_LIBRARY AND DNNL_INCLUDE_DIR AND OpenMP_CXX_FOUND)
+  set(W4A8_HAVE_DNNL ON)
+  add_library(w4a8_dnnl INTERFACE)
+  target_include_directories(w4a8_dnnl SYSTEM INTERFACE ${DNNL_INCLUDE_DIR})
+  target_link_libraries(w4a8_dnnl INTERFACE ${DNNL_LIBRARY} OpenMP::OpenMP_CXX)
+else()
+  set(W4A8_HAVE_DNNL OFF)
+  message(STATUS "w4a8: no oneDNN found - bench runs without the int8 CPU baseline")
+endif()

@@ -28,7 +28,8 @@ Status pack_int4_zero_points(const TensorView& zero_points, const TensorView& pa
 // zero_point: [M] int32. group_sums (optional): [M, K/group_size] int32 with
 // group_sums[m, j] = sum of the stored q[m, k] over the j-th group of K;
 // kernels that multiply by unsigned weights use it to subtract the weight
-// zero point. NaN or Inf anywhere in x is an error naming the first row.
+// zero point. NaN or Inf anywhere in x is an error naming the first row;
+// on the CPU every scale is then set to NaN and q may be partly written.
 struct ActQuantOptions {
   bool symmetric = true;
   int64_t group_size = -1;  // for group_sums; -1 means one group of K

@@ -1,6 +1,10 @@
-// quantize_per_token_int8: validation, then the CPU reference (the CUDA
-// backend adds its own kernel for device tensors).
+// quantize_per_token_int8: validation, then the CPU fast path's quantizer
+// (symmetric) or the reference (asymmetric); the CUDA backend has its own
+// kernel for device tensors.
+#include <limits>
+
 #include "core/validate.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/ref/act_quant_ref.h"
 #if W4A8_WITH_CUDA_BACKEND
 #include "cuda/act_quant.cuh"
@@ -36,7 +40,15 @@ Status quantize_per_token_int8(const TensorView& x, const TensorView& q, const T
     return Status(StatusCode::unavailable, "this build has no CUDA support (configure with -DW4A8_CUDA=ON)");
 #endif
   }
-  return cpu::ref::quantize_per_token(x, options.symmetric, g, q, scale, zero_point, group_sums);
+  const Status st = options.symmetric
+                        ? cpu::quantize_per_token_symmetric(x, q, scale, zero_point, group_sums, g)
+                        : cpu::ref::quantize_per_token(x, options.symmetric, g, q, scale, zero_point, group_sums);
+  // The fused quantizer finds a NaN/Inf only when it reaches that row, after
+  // other rows were written; rather than a second pass over x to check first,
+  // every scale becomes NaN, so outputs made from them anyway are NaN.
+  if (st.code() == StatusCode::non_finite)
+    for (int64_t r = 0; r < m; ++r) store_from_float(scale, r, std::numeric_limits<float>::quiet_NaN());
+  return st;
 }
 
 }  // namespace w4a8

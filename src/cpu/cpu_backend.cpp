@@ -26,6 +26,7 @@ namespace {
 struct KernelChoice {
   CpuGemmKernel kernel = nullptr;
   ActQuantKernel quantize = nullptr;  // null: the reference quantizer (the generic level)
+  bool packs_tokens = false;          // the kernel reads q_packed (pack_tokens_for_vnni)
   std::string name;
   Status status;  // why the requested kernel cannot run, if it cannot
 };
@@ -42,9 +43,9 @@ const std::vector<Level>& levels() {
     const bool vnni = f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
     const bool avx2 = f.avx2 && f.fma && f.f16c;
     return std::vector<Level>{
-        {{gemm_avx512_vnni, quantize_rows_avx512, "avx512vnni", Status::ok()}, vnni},
-        {{gemm_avx2, quantize_rows_avx2, "avx2", Status::ok()}, avx2},
-        {{gemm_generic, nullptr, "generic", Status::ok()}, true},
+        {{gemm_avx512_vnni, quantize_rows_avx512, true, "avx512vnni", Status::ok()}, vnni},
+        {{gemm_avx2, quantize_rows_avx2, false, "avx2", Status::ok()}, avx2},
+        {{gemm_generic, nullptr, false, "generic", Status::ok()}, true},
     };
   }();
   return all;
@@ -56,10 +57,10 @@ KernelChoice choice_for(const std::string& want) {
     if (l.choice.name != want) continue;
     if (l.usable) return l.choice;
     const char* needs = want == "avx2" ? "avx2/fma/f16c" : "avx512f/bw/vl/vnni";
-    return {nullptr, nullptr, want,
+    return {nullptr, nullptr, false, want,
             Status(StatusCode::unavailable, "CPU kernel " + want + " was asked for, but this CPU lacks " + needs)};
   }
-  return {nullptr, nullptr, want,
+  return {nullptr, nullptr, false, want,
           Status(StatusCode::unavailable, "CPU kernel '" + want + "' is not a kernel (avx512vnni, avx2, generic)")};
 }
 
@@ -95,7 +96,7 @@ struct CpuWeight final : PreparedWeight {
 // fp32 result: one set per calling thread, kept between calls so that a
 // forward allocates (and page-faults) nothing once warm.
 struct Workspace {
-  std::vector<int8_t> q;
+  std::vector<int8_t> q, q_packed;
   std::vector<float> scale;
   std::vector<int32_t> gsum;
   std::vector<float> y;
@@ -169,6 +170,11 @@ Status run(const CpuWeight& w, Workspace& a, int64_t m, const TensorView& out) {
   p.w_zp = w.zp.empty() ? nullptr : w.zp.data();
   p.bias = w.bias.empty() ? nullptr : w.bias.data();
   p.q = a.q.data();
+  if (kc.packs_tokens) {
+    a.q_packed.resize(a.q.size());
+    pack_tokens_for_vnni(a.q.data(), m, w.k, a.q_packed.data());
+    p.q_packed = a.q_packed.data();
+  }
   p.m = m;
   p.a_scale = a.scale.data();
   p.gsum = a.gsum.data();
@@ -280,6 +286,45 @@ class CpuBackend final : public Backend {
 };
 
 }  // namespace
+
+Status quantize_per_token_symmetric(const TensorView& x, const TensorView& q, const TensorView& scale,
+                                    const TensorView& zero_point, const TensorView& group_sums, int64_t group_size) {
+  const KernelChoice& kc = kernel_choice();
+  const int64_t m = x.size(0), k = x.size(1);
+  if (!kc.quantize || m == 0 || k == 0)
+    return ref::quantize_per_token(x, true, group_size, q, scale, zero_point, group_sums);
+  std::vector<float> scale_f32;
+  std::vector<int32_t> sums;
+  ActQuantParams p;
+  p.x = x.data();
+  p.dtype = x.dtype();
+  p.m = m;
+  p.k = k;
+  p.group_size = group_size;
+  p.q = q.data_as<int8_t>();
+  if (scale.dtype() == DType::f32) {
+    p.scale = scale.data_as<float>();
+  } else {
+    scale_f32.resize(static_cast<size_t>(m));
+    p.scale = scale_f32.data();
+  }
+  if (group_sums.defined()) {
+    p.gsum = group_sums.data_as<int32_t>();
+  } else {
+    sums.resize(static_cast<size_t>(m * (k / group_size)));
+    p.gsum = sums.data();
+  }
+  std::atomic<bool> finite{true};
+  detail::parallel_for(m, std::max<int64_t>(1, 8192 / k), [&](int64_t b, int64_t e) {
+    if (!kc.quantize(p, b, e)) finite = false;
+  });
+  if (!finite) return ref::quantize_per_token(x, true, group_size, q, scale, zero_point, group_sums);
+  for (int64_t r = 0; r < m; ++r) {
+    if (!scale_f32.empty()) store_from_float(scale, r, scale_f32[r]);  // exact: already rounded to x's dtype
+    zero_point.data_as<int32_t>()[r] = 0;
+  }
+  return Status::ok();
+}
 
 std::vector<std::string> kernels_available() {
   std::vector<std::string> out;

@@ -1,14 +1,23 @@
 // The CPU fast backend: weights repacked once into the VNNI layout
-// (x86/vnni_layout.h); forward = the reference activation quantizer + the
-// fastest GEMM kernel this CPU runs (AVX-512 VNNI, else AVX2, else the
-// generic twin), chosen once from cpuid, multi-threaded over 16-channel tiles.
-// W4A8_CPU_KERNEL=generic|avx2|avx512vnni overrides the choice.
+// (x86/vnni_layout.h); forward = the fused vector quantizer + the fastest
+// GEMM kernel this CPU runs (AVX-512 VNNI, else AVX2, else the generic twin
+// with the reference quantizer), chosen from cpuid, multi-threaded over pairs
+// of 16-channel tiles. W4A8_CPU_KERNEL or set_cpu_kernel() override it.
 #pragma once
 
 #include "core/backend.h"
+#include "w4a8/status.h"
+#include "w4a8/tensor.h"
 
 namespace w4a8::cpu {
 
 const Backend& cpu_backend();
+
+// quantize_per_token_int8 (symmetric) on the current kernel level: the
+// vector quantizer where there is one, else the reference. Inputs are
+// validated by the caller. On a NaN/Inf the reference reports it; rows
+// before the offending one may already hold their (correct) results.
+Status quantize_per_token_symmetric(const TensorView& x, const TensorView& q, const TensorView& scale,
+                                    const TensorView& zero_point, const TensorView& group_sums, int64_t group_size);
 
 }  // namespace w4a8::cpu

@@ -10,6 +10,8 @@ void sgemm_xwt(const float* x, const float* w, float* y, int64_t m, int64_t n, i
               static_cast<int>(n));
 }
 
+void set_fp32_baseline_threads(int threads) { openblas_set_num_threads(threads); }
+
 const char* fp32_baseline_name() { return "OpenBLAS sgemm (fp32)"; }
 bool fp32_baseline_available() { return true; }
 

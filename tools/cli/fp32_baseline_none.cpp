@@ -10,6 +10,8 @@ void sgemm_xwt(const float*, const float*, float*, int64_t, int64_t, int64_t) {
   throw std::runtime_error("this build has no BLAS: the fp32 CPU baseline is unavailable");
 }
 
+void set_fp32_baseline_threads(int) {}
+
 const char* fp32_baseline_name() { return "none (built without BLAS)"; }
 bool fp32_baseline_available() { return false; }
 

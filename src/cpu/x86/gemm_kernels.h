@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace w4a8::cpu {
 
@@ -17,6 +18,7 @@ struct CpuGemmParams {
   const uint8_t* w_zp = nullptr;    // [n_pad / 16][groups][16] unsigned zero points, or null (8)
   const float* bias = nullptr;      // [n] or null
   const int8_t* q = nullptr;        // [m][k], already gathered (act-order)
+  const int8_t* q_packed = nullptr; // the same, packed by pack_tokens_for_vnni (VNNI kernel only)
   int64_t m = 0;
   const float* a_scale = nullptr;   // [m]
   const int32_t* gsum = nullptr;    // [m][groups]
@@ -29,5 +31,15 @@ using CpuGemmKernel = void (*)(const CpuGemmParams& p, int64_t tile_begin, int64
 void gemm_generic(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
 void gemm_avx512_vnni(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
 void gemm_avx2(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
+
+// The VNNI kernel's token blocks, and its activation packing: block b
+// (tokens m0 .. m0 + mr - 1) is stored from m0 * k as [octet][token][8
+// bytes], so a micro-kernel reads one stream for all its tokens. Done once
+// per forward, before the threads split the channels.
+struct TokenBlock {
+  int64_t m0 = 0, mr = 0;
+};
+std::vector<TokenBlock> vnni_token_blocks(int64_t m);
+void pack_tokens_for_vnni(const int8_t* q, int64_t m, int64_t k, int8_t* out);  // out: m * k bytes
 
 }  // namespace w4a8::cpu
