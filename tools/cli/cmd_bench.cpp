@@ -20,6 +20,7 @@
 #include "cli/memory_bandwidth.h"
 #include "cli/synthetic.h"
 #include "cli/timer.h"
+#include "cli/vnni_peak.h"
 #include "w4a8/w4a8.h"
 
 namespace w4a8::cli {
@@ -72,19 +73,28 @@ struct Baselines {
   bool has_sgemm = false, has_int8 = false;
 };
 
-// The activation quantizer on a tensor far larger than the cache: bytes read
-// and written per second, the same count the read bandwidth is in.
-double act_quant_gbps(int64_t m, int64_t k, double min_time) {
+// The activation quantizer on a tensor far larger than the cache, against
+// reading as many bytes as it reads and writes, in interleaved rounds (this
+// VM's bandwidth moves between minutes): {quantizer GB/s, read GB/s}.
+std::pair<double, double> act_quant_vs_read_gbps(int64_t m, int64_t k, int threads, double min_time) {
   Tensor x(DType::f16, {m, k}), q(DType::i8, {m, k}), s(DType::f32, {m}), z(DType::i32, {m}),
       sums(DType::i32, {m, k / 128});
   const auto xv = llm_like_activations(1, k, 5);
   for (int64_t i = 0; i < m * k; ++i) store_from_float(x.view(), i, xv[static_cast<size_t>(i % k)] * (1 + i / k % 7));
   ActQuantOptions o;
   o.group_size = 128;
-  const Timing t = time_it([&] { throw_if_error(quantize_per_token_int8(x.view(), q.view(), s.view(), z.view(), sums.view(), o)); },
-                           min_time);
-  const double bytes = static_cast<double>(x.nbytes() + q.nbytes() + s.nbytes() + z.nbytes() + sums.nbytes());
-  return bytes / t.median_s / 1e9;
+  const size_t bytes = x.nbytes() + q.nbytes() + s.nbytes() + z.nbytes() + sums.nbytes();
+  ReadProbe probe(bytes, 1, threads);
+  auto quantize = [&] { throw_if_error(quantize_per_token_int8(x.view(), q.view(), s.view(), z.view(), sums.view(), o)); };
+  auto read = [&] { probe.run(0); };
+  quantize(), read();  // warm-up
+  std::vector<double> s_quant, s_read;
+  for (int r = 0; r < 5; ++r) {
+    add_samples(s_quant, quantize, min_time / 5, 1);
+    add_samples(s_read, read, min_time / 5, 1);
+  }
+  return {static_cast<double>(bytes) / summarize(s_quant).median_s / 1e9,
+          static_cast<double>(probe.bytes()) / summarize(s_read).median_s / 1e9};
 }
 }  // namespace
 
@@ -143,24 +153,28 @@ void add_bench_command(CLI::App& app) {
     fmt::print("CPU: {} ({})\nbaselines: {}; {}\nweights rotate through >= {} MiB for every contender\n",
                cpu_features().brand, cpu_features().summary(), sgemm_on ? fp32_baseline_name() : "no sgemm",
                int8_on ? int8_baseline_name() : "no oneDNN", rotate_mb);
+    const double peak_core = vnni_peak_gops_per_core();
+    if (peak_core > 0) fmt::print("int8 peak: {:.0f} GOPS per core (vpdpbusd zmm, 12 chains)\n", peak_core);
     nlohmann::json rows = nlohmann::json::array(), machine = nlohmann::json::array();
     std::map<int64_t, double> read_gbps;
     for (int64_t t : thread_list) {
       set_num_threads(static_cast<int>(t));
-      read_gbps[t] = measure_read_bandwidth_gbps(size_t{1} << 30, static_cast<int>(t));
       throw_if_error(set_cpu_kernel(levels.front()));
-      const double aq = act_quant_gbps(8192, 4096, min_time);
+      const auto [aq, aq_read] = act_quant_vs_read_gbps(8192, 4096, static_cast<int>(t), min_time);
+      read_gbps[t] = aq_read;
       fmt::print("{} thread(s): memory read {:.1f} GB/s; activation quantization ({}, 8192x4096 fp16 -> int8 + "
-                 "sums) {:.1f} GB/s = {:.0f}% of read\n",
+                 "sums) {:.1f} GB/s = {:.0f}% of read (the two timed in alternating rounds)\n",
                  t, read_gbps[t], levels.front(), aq, 100 * aq / read_gbps[t]);
       machine.push_back({{"threads", t}, {"read_gb_per_s", read_gbps[t]}, {"act_quant_gb_per_s", aq},
+                         {"vnni_peak_gops_per_core", peak_core},
                          {"act_quant_level", levels.front()}});
     }
     fmt::print("\nxfloor: our time / the time to read the same weight + scale bytes (rotated alike), measured in "
                "the same rounds\n");
-    fmt::print("\n{:<15} {:>3} {:>6} {:>6} {:>5} {:>10} {:>7} {:>8} {:>7} {:>10} {:>8} {:>10} {:>8} {:>8}\n", "backend",
-               "thr", "N", "K", "M", "us/call", "GB/s", "GOPS", "xfloor", "sgemm us", "vs sgemm", "oneDNN us",
-               "oDNN GOPS", "vs oDNN");
+    if (peak_core > 0) fmt::print("%peak: GOPS / (int8 peak per core x threads)\n");
+    fmt::print("\n{:<15} {:>3} {:>6} {:>6} {:>5} {:>10} {:>7} {:>8} {:>6} {:>7} {:>10} {:>8} {:>10} {:>9} {:>8}\n",
+               "backend", "thr", "N", "K", "M", "us/call", "GB/s", "GOPS", "%peak", "xfloor", "sgemm us", "vs sgemm",
+               "oneDNN us", "oDNN GOPS", "vs oDNN");
     for (auto [n, k] : shape_list) {
       const auto w = heavy_tailed_weights(n, k, 42);
       std::vector<std::vector<float>> wf;
@@ -216,8 +230,10 @@ void add_bench_command(CLI::App& app) {
             auto col = [](bool have, double v, const char* f) {
               return have ? fmt::format(fmt::runtime(f), v) : std::string("n/a");
             };
-            fmt::print("{:<15} {:>3} {:>6} {:>6} {:>5} {:>10.1f} {:>7.2f} {:>8.1f} {:>7.2f} {:>10} {:>8} {:>10} {:>8} {:>8}\n",
-                       c.label, t, n, k, m, ours.median_s * 1e6, gbs, ops / ours.median_s / 1e9,
+            const double gops = ops / ours.median_s / 1e9;
+            fmt::print("{:<15} {:>3} {:>6} {:>6} {:>5} {:>10.1f} {:>7.2f} {:>8.1f} {:>6} {:>7.2f} {:>10} {:>8} {:>10} {:>9} {:>8}\n",
+                       c.label, t, n, k, m, ours.median_s * 1e6, gbs, gops,
+                       col(peak_core > 0, 100 * gops / (peak_core * static_cast<double>(t)), "{:.0f}"),
                        ours.median_s / floor_s, col(b.has_sgemm, b.sgemm_s * 1e6, "{:.1f}"),
                        col(b.has_sgemm, b.sgemm_s / ours.median_s, "{:.2f}x"), col(b.has_int8, b.int8_s * 1e6, "{:.1f}"),
                        col(b.has_int8, ops / b.int8_s / 1e9, "{:.1f}"), col(b.has_int8, b.int8_s / ours.median_s, "{:.2f}x"));

@@ -1,7 +1,6 @@
 #include "cli/memory_bandwidth.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -82,19 +81,6 @@ void ReadProbe::run(size_t copy) {
   epoch_.notify_all();
   work(0, copy);
   for (int left; (left = pending_.load(std::memory_order_acquire)) != 0;) pending_.wait(left, std::memory_order_acquire);
-}
-
-double measure_read_bandwidth_gbps(size_t bytes, int threads, int repeats) {
-  ReadProbe probe(bytes, 1, threads);
-  probe.run(0);  // wakes the threads and warms the TLB, outside the timing
-  double best = 0;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    probe.run(0);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, static_cast<double>(probe.bytes()) / s / 1e9);
-  }
-  return best;
 }
 
 }  // namespace w4a8::cli

@@ -12,9 +12,6 @@
 
 namespace w4a8::cli {
 
-// Best of `repeats` passes over `bytes` of memory on `threads` threads, in GB/s.
-double measure_read_bandwidth_gbps(size_t bytes, int threads, int repeats = 5);
-
 // Reads `bytes` (one of several copies, rotated through more memory than the
 // cache) on `threads` persistent threads: the time a memory-bound kernel
 // could not beat, measured beside it in the same rounds.
