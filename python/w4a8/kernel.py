@@ -4,10 +4,11 @@ Code written against the seed's class (vLLM's MPLinearKernel interface) runs
 unchanged: the same capability rules and messages, the same weight
 processing (scale transpose, zero-point tensor, int4 packing, dropping the
 unpacked `weight`), and apply_weights computes the same formula - per-token
-int8 activations, int32 group sums, fp16 output cast to x's dtype. Two things
-differ, both additions: asymmetric weights (config.zero_points) are accepted,
-and process_weights_after_loading also prepares the layer once for the
-extension, so apply_weights is one fused call with no repacking per call.
+int8 activations, int32 group sums, fp16 output cast to x's dtype. Three things
+differ, all additions: asymmetric weights (config.zero_points) and act-order
+(config.has_g_idx, the g_idx parameter named by w_gidx_param_name) are
+accepted, and process_weights_after_loading also prepares the layer once for
+the extension, so apply_weights is one fused call with no repacking per call.
 """
 import logging
 from dataclasses import dataclass
@@ -62,8 +63,8 @@ class W4A8IntLinearKernel:
             return False, "W4A8Int requires BF16/FP16 activations"
         if _type_name(c.weight_type) != "int4":
             return False, f"W4A8Int requires int4 weights, got {c.weight_type}"
-        if getattr(c, "has_g_idx", False):
-            return False, "W4A8Int does not support act-order (g_idx) through this class yet"
+        if getattr(c, "has_g_idx", False) and c.group_size == -1:
+            return False, "W4A8Int supports act-order (g_idx) only with a group size, not per channel"
         if c.group_size != -1 and c.group_size % 32 != 0:
             return False, f"Group size ({c.group_size}) not supported by W4A8Int, must be a multiple of 32"
         in_size, out_size = c.partition_weight_shape
@@ -90,11 +91,22 @@ class W4A8IntLinearKernel:
         else:
             weight_zero_point = torch.tensor([8], dtype=torch.int8, device=device)
         layer.weight_zero_point = torch.nn.Parameter(weight_zero_point, requires_grad=False)
+        g_idx = None
+        if self.config.has_g_idx:
+            if self.w_gidx_name is None:
+                raise ValueError("config.has_g_idx is set but no w_gidx_param_name was given")
+            g_idx = getattr(layer, self.w_gidx_name).data.to(torch.int32).contiguous()  # [K]: group of column k
+            # The op takes act-order as SPEC.md's loader gives it: K reordered so
+            # groups are contiguous, and the permutation that gathers x's columns.
+            # Kept (as buffers, so they follow layer.to()) for the two-op path only.
+            perm = torch.sort(g_idx.cpu().to(torch.int64), stable=True).indices
+            layer.register_buffer("_w4a8_op_weight", _ops.pack_int4(w[:, perm.to(device)]), persistent=False)
+            layer.register_buffer("_w4a8_op_perm", perm.to(torch.int32).to(device), persistent=False)
         packed = _ops.pack_int4(w)                              # [N, K/8] int32
         setattr(layer, self.w_q_name, torch.nn.Parameter(packed, requires_grad=False))
         # The unpacked weight is not kept twice (the seed does the same).
         layer.register_parameter("weight", None)
-        layer._w4a8_prepared = _ops.PreparedLinear(packed, scale_ng, self.config.group_size, zp_ng,
+        layer._w4a8_prepared = _ops.PreparedLinear(packed, scale_ng, self.config.group_size, zp_ng, g_idx,
                                                    max_tokens=self.max_tokens)
 
     def apply_weights(self, layer: torch.nn.Module, x: torch.Tensor, bias: Optional[torch.Tensor] = None):
@@ -104,7 +116,10 @@ class W4A8IntLinearKernel:
             out = prepared(reshaped_x, bias, out_dtype=torch.float16)
         else:  # the seed's two ops, e.g. after the layer was moved to another device
             quant_x, x_scale, x_zero = _ops.dynamic_per_token_int8_quant(reshaped_x, True)
-            out = _ops.int4_gemm_w4a8(quant_x, x_scale, x_zero, getattr(layer, self.w_q_name).t(),
-                                      getattr(layer, self.w_s_name), layer.weight_zero_point,
-                                      self.config.group_size, None, bias)
+            act_order = getattr(layer, "_w4a8_op_perm", None) is not None
+            weight = layer._w4a8_op_weight if act_order else getattr(layer, self.w_q_name)
+            out = _ops.int4_gemm_w4a8(quant_x, x_scale, x_zero, weight.t(), getattr(layer, self.w_s_name),
+                                      layer.weight_zero_point, self.config.group_size,
+                                      layer._w4a8_op_perm if act_order else None, bias)
         return out.to(x.dtype).reshape(*x.shape[:-1], out.shape[-1])
+

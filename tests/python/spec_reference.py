@@ -32,8 +32,9 @@ def unpack_int4(packed, k):
     return u.reshape(packed.shape[0], k) - 8
 
 
-def gemm(A, A_scale, A_zp, B, B_scale, B_zp, group_size, bias=None):
-    """The seed's op in float64: B = w_packed.t() [K/8, N], B_scale [G, N], B_zp [1] (8) or packed [G, N/8]."""
+def gemm(A, A_scale, A_zp, B, B_scale, B_zp, group_size, bias=None, g_idx=None):
+    """The seed's op in float64: B = w_packed.t() [K/8, N], B_scale [G, N], B_zp [1] (8) or packed [G, N/8];
+    g_idx [K] (act-order): column k belongs to group g_idx[k] instead of k // group_size."""
     m, k = A.shape
     n = B.shape[1]
     w = unpack_int4(B.t().contiguous(), k) + 8  # unsigned u
@@ -44,9 +45,11 @@ def gemm(A, A_scale, A_zp, B, B_scale, B_zp, group_size, bias=None):
         zp_u = torch.full((k // g, n), int(B_zp.reshape(-1)[0]), dtype=torch.int64)
     a = A.to(torch.int64) - A_zp.reshape(-1, 1).to(torch.int64)
     y = torch.zeros(m, n, dtype=torch.float64)
+    group_of = torch.arange(k) // g if g_idx is None else g_idx.to(torch.int64)
     for gi in range(k // g):
-        wg = w[:, gi * g:(gi + 1) * g] - zp_u[gi][:, None]
-        acc = a[:, gi * g:(gi + 1) * g] @ wg.t()  # exact in int64
+        cols = group_of == gi
+        wg = w[:, cols] - zp_u[gi][:, None]
+        acc = a[:, cols] @ wg.t()  # exact in int64
         y += acc.double() * B_scale[gi].double()[None, :]
     y = y * A_scale.reshape(-1, 1).double()
     if bias is not None:

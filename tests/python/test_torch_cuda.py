@@ -46,6 +46,28 @@ def test_seed_flow_on_a_cuda_layer(dtype):
         assert rel(y.cpu(), seed.apply_weights(seed_layer, x, seed_layer.bias)) <= (1e-3 if dtype == torch.float16 else 4e-3)
 
 
+def test_act_order_layer_on_the_gpu_equals_the_cpu():
+    g = torch.Generator().manual_seed(13)
+    n, k, group = 256, 1024, 128
+    layer = make_layer(n, k, group, torch.float16, g)
+    perm = torch.randperm(k, generator=g)
+    g_idx = torch.empty(k, dtype=torch.int32)
+    g_idx[perm] = (torch.arange(k) // group).to(torch.int32)
+    layer.weight_g_idx = torch.nn.Parameter(g_idx, requires_grad=False)
+    gpu_layer = copy.deepcopy(layer).to(CUDA)
+    config = w4a8.LayerConfig(partition_weight_shape=(k, n), group_size=group, has_g_idx=True)
+    x = torch.randn(9, k, generator=g).half()
+    ys = []
+    for lay, dev in ((layer, "cpu"), (gpu_layer, CUDA)):
+        kernel = w4a8.W4A8IntLinearKernel(config, w_gidx_param_name="weight_g_idx")
+        kernel.process_weights_after_loading(lay)
+        ys.append(kernel.apply_weights(lay, x.to(dev), lay.bias).cpu())
+        lay._w4a8_prepared = None  # and through the seed's two ops
+        ys.append(kernel.apply_weights(lay, x.to(dev), lay.bias).cpu())
+    for y in ys[1:]:
+        assert rel(y, ys[0]) <= 1e-3
+
+
 def test_apply_weights_replays_in_a_cuda_graph():
     g = torch.Generator().manual_seed(11)
     n, k = 1024, 2048

@@ -100,6 +100,45 @@ def test_seed_flow_gives_the_seeds_output(n, k, group, dtype):
     assert kernel.apply_weights(ours_layer, x3).shape == (2, 3, n)
 
 
+@pytest.mark.parametrize("n,k,group", [(64, 256, 128), (40, 192, 64)])
+@pytest.mark.parametrize("asym", [False, True])
+def test_act_order_layer_through_the_class(n, k, group, asym):
+    """g_idx (GPTQ act-order: column perm[i] in group i // group) through the seed's flow, prepared
+    and through the seed's two ops, against the float64 spec with the same g_idx."""
+    g = torch.Generator().manual_seed(n * 7 + k)
+    layer = make_layer(n, k, group, torch.float16, g)
+    perm = torch.randperm(k, generator=g)
+    g_idx = torch.empty(k, dtype=torch.int32)
+    g_idx[perm] = (torch.arange(k) // group).to(torch.int32)
+    layer.weight_g_idx = torch.nn.Parameter(g_idx, requires_grad=False)
+    zp = torch.randint(-8, 8, (n, k // group), generator=g, dtype=torch.int8)
+    if asym:
+        layer.weight_zero_point = torch.nn.Parameter(zp, requires_grad=False)
+    values, scale_ng = layer.weight_packed.data.clone(), layer.weight_scale.data.clone()
+    config = w4a8.LayerConfig(partition_weight_shape=(k, n), group_size=group, has_g_idx=True, zero_points=asym)
+    kernel = w4a8.W4A8IntLinearKernel(config, w_gidx_param_name="weight_g_idx",
+                                      w_zp_param_name="weight_zero_point" if asym else None)
+    kernel.process_weights_after_loading(layer)
+    B_zp = w4a8.pack_int4_zero_points(zp) if asym else torch.tensor([8], dtype=torch.int8)
+    x = torch.randn(5, k, generator=g).half()
+    q, s, z = per_token_quant(x)
+    want = gemm(q, s, z, w4a8.pack_int4(values).t(), scale_ng.t(), B_zp, group, layer.bias, g_idx)
+    contiguous = gemm(q, s, z, w4a8.pack_int4(values).t(), scale_ng.t(), B_zp, group, layer.bias)
+    assert rel(contiguous, want) > 1e-2, "the permutation must matter, or this test checks nothing"
+    assert rel(kernel.apply_weights(layer, x, layer.bias), want) <= 1e-3
+    layer._w4a8_prepared = None  # the seed's two ops, as after a move to another device
+    assert rel(kernel.apply_weights(layer, x, layer.bias), want) <= 1e-3
+
+
+def test_act_order_needs_its_parameter_and_a_group():
+    c = w4a8.LayerConfig(partition_weight_shape=(256, 64), has_g_idx=True, group_size=-1)
+    assert w4a8.W4A8IntLinearKernel.can_implement(c) == (
+        False, "W4A8Int supports act-order (g_idx) only with a group size, not per channel")
+    kernel = w4a8.W4A8IntLinearKernel(w4a8.LayerConfig(partition_weight_shape=(256, 64), has_g_idx=True))
+    with pytest.raises(ValueError, match="w_gidx_param_name"):
+        kernel.process_weights_after_loading(make_layer(64, 256, 128, torch.float16, torch.Generator().manual_seed(1)))
+
+
 def test_can_implement_speaks_like_the_seed():
     ok = w4a8.LayerConfig(partition_weight_shape=(256, 64))
     assert w4a8.W4A8IntLinearKernel.can_implement(ok) == (True, None)
