@@ -52,7 +52,21 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stre
 
 Kernel choose(const GemmParams& p) {
   if (g_forced >= 0) return static_cast<Kernel>(g_forced);
-  if (p.m <= kSmallMMaxTokens) return Kernel::small_m;
+  if (p.m <= kSmallMMaxTokens) {
+    // The 128x64 tile (one block per 128 channels) beats streaming once it
+    // has blocks enough. H100, 2026-11-25, group 128, small_m vs 128x64 (us):
+    // M = 32: 28672x4096 (224 blocks) 68.1 vs 60.0; 10240x8192 (80) 54.7 vs
+    //   77.1; 8192x28672 (64) 125.2 vs 254.3.
+    // M = 48: 28672x4096 90.6 vs 60.1; 10240x8192 69.3 vs 76.5.
+    // M = 64 (streaming needs 8 token tiles, and slows): 10240x8192 104.5 vs
+    //   76.8; 8192x28672 286.0 vs 251.0; 6144x4096 (48 blocks) 39.2 vs 41.3;
+    //   4096x4096 (32) 27.7 vs 41.1; 4096x14336 (32) 81.6 vs 129.1.
+    const long blocks = (p.n_pad + Small::kBlockN - 1) / Small::kBlockN;
+    if (p.m >= 32 && blocks >= g_sms) return Kernel::tiled_128x64;
+    // Two blocks fit per SM: 7/8 of one such wave is enough past 48 tokens.
+    if (p.m > 48 && 2 * blocks >= g_sms - g_sms / 8) return Kernel::tiled_128x64;
+    return Kernel::small_m;
+  }
   // The 128x128 tile once it fills two waves; before that the 128x64 tile
   // (twice the blocks, two per SM).
   const long blocks = static_cast<long>((p.n_pad + Large::kBlockN - 1) / Large::kBlockN) *
