@@ -14,7 +14,9 @@ namespace w4a8::cli {
 
 // Reads `bytes` (one of several copies, rotated through more memory than the
 // cache) on `threads` persistent threads: the time a memory-bound kernel
-// could not beat, measured beside it in the same rounds.
+// could not beat, measured beside it in the same rounds. Its workers sleep
+// between calls, so for reads of a few microseconds their wake-up dominates
+// and the floor is too high (x floor < 1): it is meant for layer-sized reads.
 class ReadProbe {
  public:
   ReadProbe(size_t bytes, size_t copies, int threads);
