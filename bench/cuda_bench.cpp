@@ -17,7 +17,7 @@
 #include <sstream>
 
 #include "cuda/act_quant.cuh"
-#include "cuda/sm80/gemm_w4a8.cuh"
+#include "cuda/gemm_dispatch.cuh"
 #include "cuda_baselines.h"
 #include "w4a8/w4a8.h"
 
@@ -207,6 +207,9 @@ int main(int argc, char** argv) {
           cuda::GemmParams kp;
           kp.m = static_cast<int>(m);
           kp.n_pad = static_cast<int>((n + 15) / 16 * 16);
+          kp.k_pad = static_cast<int>((k + 63) / 64 * 64);
+          kp.groups = static_cast<int>(G);
+          kp.group_size = static_cast<int>(k / G);
           const std::string kernel = cuda::gemm_kernel_name(kp);
           const double floor_s = our_bytes / bw;  // weight + scale bytes / measured copy bandwidth
           nlohmann::json row = {{"n", n}, {"k", k}, {"group", group}, {"m", m}, {"w4a8_us", ours * 1e6},

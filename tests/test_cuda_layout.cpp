@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "cuda/common/k_order.cuh"
 #include "cuda/weight_layout.h"
 #include "test_util.h"
 
@@ -46,4 +47,35 @@ TEST(CudaLayout, FragmentsHoldTheWeightsTheActivationsMeet) {
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c) ASSERT_EQ(cuda::nibble_at(bytes, n_pad, k_pad, r, c), w[r * k + c] & 0xF);
   }
+}
+
+// The sm_90a kernel feeds the same prepared bytes to wgmma, which pairs a
+// lane's A register bytes with B in its canonical order: the first register
+// pair (a0/a1) with k = 4 tig + b of the k32 step, the second (a2/a3) with
+// 16 + 4 tig + b. The quantizer puts input k at wgmma_k_position(k) for it;
+// here every input is traced through the real repacking to the register byte
+// that holds its weight, and that byte's canonical position must be where
+// the activation of the same k was put.
+TEST(CudaLayout, WgmmaKOrderPutsEachActivationWhereItsWeightIs) {
+  const int64_t n = 16, k = 64;
+  std::vector<int> seen(k, 0);
+  for (int64_t col = 0; col < k; ++col) {
+    std::vector<int8_t> w(n * k, 0);
+    w[col] = 1;  // row 0 only: low nibbles of lanes 0..3
+    const auto bytes = cuda::repack_for_mma(test::spec_pack(w, n, k).data(), n, k);
+    int found = 0;
+    for (int lane = 0; lane < 4; ++lane)
+      for (int word = 0; word < 4; ++word)
+        for (int b = 0; b < 4; ++b)
+          if (bytes[lane * 16 + word * 4 + b] & 0x0F) {
+            const int step = word / 2, half = word % 2, tig = lane % 4;
+            const int canonical = 32 * step + 16 * half + 4 * tig + b;
+            EXPECT_EQ(cuda::wgmma_k_position(static_cast<int>(col)), canonical) << "k=" << col;
+            ++found;
+          }
+    ASSERT_EQ(found, 1) << "k=" << col;
+    ++seen[cuda::wgmma_k_position(static_cast<int>(col))];
+  }
+  for (int64_t pos = 0; pos < k; ++pos) EXPECT_EQ(seen[pos], 1) << "position " << pos << " is not hit exactly once";
+  EXPECT_EQ(cuda::wgmma_k_position(96 + 13), 96 + cuda::wgmma_k_position(13)) << "the permutation stays inside each 32";
 }

@@ -3,6 +3,7 @@
 
 #include "cuda/act_quant.cuh"
 #include "cuda/common/cuda_status.h"
+#include "cuda/common/k_order.cuh"
 #include "cuda/common/mma.cuh"
 
 namespace w4a8::cuda {
@@ -145,7 +146,13 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
         const uint32_t byte = static_cast<uint32_t>(qi) & 0xFFu;
         if (e < 4) lo |= byte << (8 * e); else hi |= byte << (8 * (e - 4));
       }
-      *reinterpret_cast<uint2*>(q + i) = make_uint2(lo, hi);
+      if (p.wgmma_k_order) {  // i = 32 r + 8 t: the two halves go to 32 r + 4 t and 32 r + 16 + 4 t
+        const int at = wgmma_k_position(i);
+        *reinterpret_cast<uint32_t*>(q + at) = lo;
+        *reinterpret_cast<uint32_t*>(q + at + 16) = hi;
+      } else {
+        *reinterpret_cast<uint2*>(q + i) = make_uint2(lo, hi);
+      }
       atomicAdd(&gsum[i / p.group_size], sum);
     }
   } else {
@@ -154,7 +161,7 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
       int qi = 0;
       if (j < p.k) {
         qi = quantize_one(to_float(x[p.perm ? p.perm[j] : j]), s);
-        q[j] = static_cast<int8_t>(qi);
+        q[p.wgmma_k_order ? wgmma_k_position(j) : j] = static_cast<int8_t>(qi);
       }
       add_warp_to_group_sum(gsum, base, p.k, p.group_size, qi);
     }
@@ -176,7 +183,7 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
     int v = 0;
     if (j < p.k) {
       v = a[p.perm ? p.perm[j] : j];
-      q[j] = static_cast<int8_t>(v);
+      q[p.wgmma_k_order ? wgmma_k_position(j) : j] = static_cast<int8_t>(v);
     }
     add_warp_to_group_sum(gsum, base, p.k, p.group_size, v);
   }
@@ -196,7 +203,7 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
 
 cudaError_t launch_act_quant(const ActQuantParams& p, cudaStream_t stream) {
   if (p.m == 0) return cudaSuccess;
-  if (p.groups > kMaxGroupsInSmem) return cudaErrorInvalidValue;
+  if (p.groups > kMaxGroupsInSmem || (p.wgmma_k_order && p.k % 32 != 0)) return cudaErrorInvalidValue;
   // Vector path: no gather, rows of whole 16-byte units, aligned pointers.
   const size_t row_bytes = static_cast<size_t>(p.k) * dtype_size(p.dtype);
   const bool vec = !p.perm && p.k % 8 == 0 && row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
@@ -255,7 +262,7 @@ Status quantize_per_token_device(const TensorView& x, const TensorView& q, const
 
 cudaError_t launch_int8_prep(const Int8PrepParams& p, cudaStream_t stream) {
   if (p.m == 0) return cudaSuccess;
-  if (p.groups > kMaxGroupsInSmem) return cudaErrorInvalidValue;
+  if (p.groups > kMaxGroupsInSmem || (p.wgmma_k_order && p.k % 32 != 0)) return cudaErrorInvalidValue;
   int8_prep_kernel<<<p.m, kThreads, 0, stream>>>(p);
   return cudaGetLastError();
 }

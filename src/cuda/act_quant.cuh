@@ -22,6 +22,7 @@ struct ActQuantParams {
   int group_size = 0, groups = 0;
   int8_t* q = nullptr;  // [m][ldq], columns k..ldq-1 set to 0
   int ldq = 0;
+  bool wgmma_k_order = false;  // store q permuted inside each 32 (common/k_order.cuh); needs k % 32 == 0
   float* scale = nullptr;   // [m] (NaN for a row with NaN/Inf; error_flag set)
   void* scale_out = nullptr;  // optional second copy of the scale in scale_out_dtype
   DType scale_out_dtype = DType::f32;
@@ -49,6 +50,7 @@ struct Int8PrepParams {
   int group_size = 0, groups = 0;
   int8_t* q = nullptr;
   int ldq = 0;
+  bool wgmma_k_order = false;  // as in ActQuantParams
   float* scale = nullptr;
   int32_t* gsum = nullptr;
 };

@@ -7,7 +7,7 @@
 #include "core/int4.h"
 #include "cuda/act_quant.cuh"
 #include "cuda/common/cuda_status.h"
-#include "cuda/sm80/gemm_w4a8.cuh"
+#include "cuda/gemm_dispatch.cuh"
 #include "cuda/weight_layout.h"
 #include "w4a8/device.h"
 
@@ -69,7 +69,7 @@ OutType out_type(DType t) { return t == DType::f16 ? OutType::f16 : t == DType::
 class CudaBackend final : public Backend {
  public:
   const char* name() const override { return "cuda"; }
-  const char* description() const override { return "mma.sync s8 kernels, sm_80 and later (NVIDIA GPU)"; }
+  const char* description() const override { return "mma.sync s8 kernels, sm_80 and later; wgmma on sm_90 (NVIDIA GPU)"; }
   Device device() const override { return Device::cuda(0); }
 
   Status available() const override {
@@ -160,9 +160,10 @@ class CudaBackend final : public Backend {
       a.k = static_cast<int>(w.k);
       point_at_workspace(w, a);
       a.error_flag = w.error_flag.data_as<int>();
-      W4A8_CUDA_RETURN_IF_ERROR(launch_act_quant(a, as_stream(stream)));
       GemmParams p = gemm_params(w);
       p.m = static_cast<int>(mc);
+      p.wgmma_k_order = a.wgmma_k_order = gemm_wants_wgmma_k_order(p);
+      W4A8_CUDA_RETURN_IF_ERROR(launch_act_quant(a, as_stream(stream)));
       p.out = static_cast<uint8_t*>(y.data()) + m0 * y_row;
       p.out_type = out_type(y.dtype());
       W4A8_CUDA_RETURN_IF_ERROR(launch_gemm_w4a8(p, as_stream(stream)));
@@ -205,9 +206,10 @@ class CudaBackend final : public Backend {
     a.a_scale_dtype = g.a_scale.dtype();
     a.a_scale_numel = static_cast<int>(g.a_scale.numel());
     point_at_workspace(w, a);
-    W4A8_CUDA_RETURN_IF_ERROR(launch_int8_prep(a, as_stream(stream)));
     GemmParams p = gemm_params(w);
     p.m = static_cast<int>(g.m);
+    p.wgmma_k_order = a.wgmma_k_order = gemm_wants_wgmma_k_order(p);
+    W4A8_CUDA_RETURN_IF_ERROR(launch_int8_prep(a, as_stream(stream)));
     p.out = g.out.data();
     p.out_type = out_type(g.out.dtype());
     W4A8_CUDA_RETURN_IF_ERROR(launch_gemm_w4a8(p, as_stream(stream)));

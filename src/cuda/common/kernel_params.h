@@ -19,6 +19,7 @@ struct GemmParams {
   // Activations (quantized, zero-padded to k_pad)
   const int8_t* q = nullptr;  // [m][ldq]
   int m = 0, ldq = 0;
+  bool wgmma_k_order = false;  // q permuted inside each 32 for the sm_90a kernel (k_order.cuh)
   const float* a_scale = nullptr;  // [m]
   const int32_t* gsum = nullptr;   // [m][groups]: sums of q per group
   // Output [m][n]

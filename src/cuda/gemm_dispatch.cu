@@ -1,15 +1,16 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cuda/sm80/gemm_w4a8.cuh"
+#include "cuda/gemm_dispatch.cuh"
 #include "cuda/sm80/gemm_w4a8_small_m.cuh"
 #include "cuda/sm80/gemm_w4a8_tiled.cuh"
+#include "cuda/sm90/gemm_w4a8_sm90.cuh"
 
 namespace w4a8::cuda {
 
 namespace {
 
-enum class Kernel { small_m, tiled_128x128, tiled_128x64 };
+enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_128 };
 
 // Largest M of the weight-streaming kernel (eight n8 token tiles). H100
 // (docs/kernels.md): at M = 64 the 128x128 tiled kernel took 77 us on
@@ -30,6 +31,7 @@ int g_sms = 132;
 int g_forced = -1;       // a Kernel, or -1
 int g_small_config = -1;  // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 (split-K warps x ring depth), or -1
 bool g_pdl = false;  // programmatic dependent launch (sm_90+)
+bool g_wgmma = false;  // the sm_90a kernel runs here
 
 // Launches with programmatic stream serialization where the GPU has it, so
 // the kernel starts while the quantizer before it still runs (it waits in
@@ -50,8 +52,36 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stre
   cudaLaunchKernelEx(&cfg, kernel, p);
 }
 
+// The forced kernel where it can take p, else the nearest that can.
+Kernel fit(Kernel k, const GemmParams& p) {
+  const bool wgmma_ok = g_wgmma && wgmma_supports(p);
+  if ((k == Kernel::wgmma_64 || k == Kernel::wgmma_128) && !wgmma_ok) return Kernel::tiled_128x64;
+  if (k == Kernel::small_m && p.m > kSmallMMaxTokens) return Kernel::tiled_128x64;
+  return k;
+}
+
 Kernel choose(const GemmParams& p) {
-  if (g_forced >= 0) return static_cast<Kernel>(g_forced);
+  if (g_forced >= 0) return fit(static_cast<Kernel>(g_forced), p);
+  if (g_wgmma && wgmma_supports(p)) {
+    // Hopper: the wgmma kernel, 128-token tile once that fills the GPU. Its
+    // time hardly moves with M up to 64 (one 64-token tile; it is bound by
+    // the K loop of N/128 blocks), so it takes over from streaming where N
+    // gives blocks enough. H100, 2026-11-25, group 128, wgmma_64 vs the
+    // previous choice (us; docs/kernels.md, "Hopper kernel"):
+    // M = 64: 6144x4096 25.9 vs 39.2, 4096x4096 25.5 vs 27.7, 28672x4096
+    //   48.2 vs 60.7, 4096x14336 76.7 vs 82.3, 10240x8192 46.5 vs 78.1,
+    //   8192x28672 147.0 vs 255.6 - better on every shape.
+    // M = 32: 28672x4096 46.1 vs 60.0, 10240x8192 45.7 vs 54.7; but
+    //   6144x4096 25.0 vs 22.5, 4096x4096 24.5 vs 13.8, 4096x14336 76.3 vs
+    //   36.2, 8192x28672 146.5 vs 125.2 (streaming splits K, wgmma does not).
+    // M = 48 (streaming): 6144x4096 28.7, 4096x4096 17.3, 4096x14336 45.5,
+    //   8192x28672 150.0 against wgmma's ~25 / 24.5 / 76 / 147.
+    const long n_blocks = (p.n_pad + 127) / 128;
+    const long k = static_cast<long>(p.groups) * p.group_size;
+    const bool wide = p.m > 56 || (p.m > 32 && n_blocks >= 48 && k <= 16384) ||
+                      (p.m > 16 && n_blocks >= 80 && k <= 8192);
+    if (wide) return p.m > 64 && n_blocks * ((p.m + 127) / 128) >= g_sms ? Kernel::wgmma_128 : Kernel::wgmma_64;
+  }
   if (p.m <= kSmallMMaxTokens) {
     // The 128x64 tile (one block per 128 channels) beats streaming once it
     // has blocks enough. H100, 2026-11-25, group 128, small_m vs 128x64 (us):
@@ -94,6 +124,7 @@ cudaError_t configure_gemm_kernels() {
   int major = 0;
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
   g_pdl = major >= 9 && !std::getenv("W4A8_CUDA_NO_PDL");
+  if (e == cudaSuccess) e = configure_wgmma_kernels(&g_wgmma);
   if (e == cudaSuccess)
     e = cudaFuncSetAttribute(W4A8_TILED_LARGE, cudaFuncAttributeMaxDynamicSharedMemorySize, Large::kSmemBytes);
   if (e == cudaSuccess)
@@ -107,6 +138,8 @@ cudaError_t configure_gemm_kernels() {
     if (!std::strcmp(f, "small_m")) g_forced = static_cast<int>(Kernel::small_m);
     if (!std::strcmp(f, "tiled_128x128")) g_forced = static_cast<int>(Kernel::tiled_128x128);
     if (!std::strcmp(f, "tiled_128x64")) g_forced = static_cast<int>(Kernel::tiled_128x64);
+    if (!std::strcmp(f, "wgmma_64")) g_forced = static_cast<int>(Kernel::wgmma_64);
+    if (!std::strcmp(f, "wgmma_128")) g_forced = static_cast<int>(Kernel::wgmma_128);
   }
   return e;
 }
@@ -116,15 +149,25 @@ const char* gemm_kernel_name(const GemmParams& p) {
     case Kernel::small_m: return "small_m";
     case Kernel::tiled_128x128: return "tiled_128x128";
     case Kernel::tiled_128x64: return "tiled_128x64";
+    case Kernel::wgmma_64: return "wgmma_64";
+    case Kernel::wgmma_128: return "wgmma_128";
   }
   return "?";
 }
 
+bool gemm_wants_wgmma_k_order(const GemmParams& p) {
+  const Kernel k = choose(p);
+  return k == Kernel::wgmma_64 || k == Kernel::wgmma_128;
+}
+
 cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
   if (p.m == 0) return cudaSuccess;
-  Kernel k = choose(p);
-  if (k == Kernel::small_m && p.m > kSmallMMaxTokens) k = Kernel::tiled_128x64;  // a forced choice that cannot fit
+  const Kernel k = choose(p);
+  // The activations must have been written for the kernel that runs.
+  if (p.wgmma_k_order != (k == Kernel::wgmma_64 || k == Kernel::wgmma_128)) return cudaErrorInvalidValue;
   switch (k) {
+    case Kernel::wgmma_64: return launch_gemm_w4a8_wgmma(p, 64, g_pdl, stream);
+    case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, g_pdl, stream);
     case Kernel::small_m:
       switch ((p.m + 7) / 8) {
         case 1: launch_small<1>(p, stream); break;

@@ -1,0 +1,98 @@
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
+#include "cuda/sm90/gemm_w4a8_sm90.cuh"
+#include "cuda/sm90/gemm_w4a8_wgmma.cuh"
+
+namespace w4a8::cuda {
+
+namespace {
+
+using sm90::Promote;
+using sm90::WgmmaConfig;
+
+PFN_cuTensorMapEncodeTiled_v12000 g_encode = nullptr;
+
+template <int kTokens, Promote kPromote, bool kZeroPoint>
+cudaError_t raise_smem_limit() {
+  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint>,
+                              cudaFuncAttributeMaxDynamicSharedMemorySize, WgmmaConfig<kTokens>::kSmemBytes);
+}
+
+template <int kTokens, Promote kPromote, bool kZeroPoint>
+cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
+  using C = WgmmaConfig<kTokens>;
+  const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(tiles_n * tiles_m);  // the kernel maps it to bands of channel tiles
+  cfg.blockDim = dim3(C::kThreads);
+  cfg.dynamicSmemBytes = C::kSmemBytes;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  return cudaLaunchKernelEx(&cfg, sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint>, p, map);
+}
+
+template <int kTokens>
+cudaError_t launch_tokens(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
+  const bool zp = p.w_zp != nullptr;
+  if (p.groups == 1)
+    return zp ? launch_variant<kTokens, Promote::per_channel, true>(p, map, pdl, stream)
+              : launch_variant<kTokens, Promote::per_channel, false>(p, map, pdl, stream);
+  return zp ? launch_variant<kTokens, Promote::group128, true>(p, map, pdl, stream)
+            : launch_variant<kTokens, Promote::group128, false>(p, map, pdl, stream);
+}
+
+template <int kTokens>
+cudaError_t raise_limits() {
+  cudaError_t e = raise_smem_limit<kTokens, Promote::per_channel, false>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true>();
+  return e;
+}
+
+}  // namespace
+
+cudaError_t configure_wgmma_kernels(bool* usable) {
+  *usable = false;
+  int dev = 0, major = 0;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+  if (e != cudaSuccess || major != 9) return e;  // sm_90a code runs on 9.x only
+  void* fn = nullptr;
+  cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+  e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
+  if (e != cudaSuccess || found != cudaDriverEntryPointSuccess || !fn) return cudaSuccess;  // no TMA: other kernels
+  g_encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+  e = raise_limits<64>();
+  if (e == cudaSuccess) e = raise_limits<128>();
+  *usable = e == cudaSuccess;
+  return e;
+}
+
+bool wgmma_supports(const GemmParams& p) {
+  const long k = static_cast<long>(p.groups) * p.group_size;
+  return k % 128 == 0 && k == p.k_pad && (p.groups == 1 || p.group_size == 128);
+}
+
+cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, bool pdl, cudaStream_t stream) {
+  if (!g_encode || !wgmma_supports(p) || !p.wgmma_k_order || p.ldq != p.k_pad) return cudaErrorInvalidValue;
+  // The activations as a 2-D tensor of bytes, [m][ldq]; boxes of 128 bytes x
+  // the token tile, swizzled the way wgmma reads them.
+  CUtensorMap map;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(p.ldq), static_cast<cuuint64_t>(p.m)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(p.ldq)};
+  const cuuint32_t box[2] = {128, static_cast<cuuint32_t>(token_tile)};
+  const cuuint32_t elem_strides[2] = {1, 1};
+  const CUresult r = g_encode(&map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<int8_t*>(p.q), dims, strides, box,
+                              elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                              CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) return cudaErrorInvalidValue;
+  return token_tile == 64 ? launch_tokens<64>(p, map, pdl, stream) : launch_tokens<128>(p, map, pdl, stream);
+}
+
+}  // namespace w4a8::cuda

@@ -1,0 +1,314 @@
+// Hopper W4A8 GEMM (sm_90a): warp-specialised wgmma with a TMA/bulk-copy ring.
+//
+// Block: 128 output channels x kTokens tokens, three warpgroups.
+// - Warpgroup 0 is the producer (registers lowered with setmaxnreg): one
+//   thread fills a ring of kStages stages, each 128 inputs deep, and each
+//   completing on its own `full` mbarrier:
+//     tokens:  one TMA box of kTokens rows x 128 bytes of q, 128-byte swizzle
+//              (the wgmma B operand; rows past M arrive as zeros);
+//     weights: one 1024-byte bulk copy per 16-channel tile - the prepared
+//              layout's two 512-byte chunks (weight_layout.h), contiguous.
+// - Warpgroups 1 and 2 consume: each warp takes one 16-channel tile (the
+//   warpgroup's 64 rows are wgmma's M), reads its lane's 2 x 16 weight bytes,
+//   turns them into the A fragments in registers (two instructions per four
+//   weights, bytes of 16 w) and issues four wgmma m64 x kTokens x k32 with the
+//   tokens as B from shared memory - so M (tokens) is wgmma's N and small
+//   token counts waste nothing. The warp then frees the stage (`empty`).
+//   At each group end the int32 sums are promoted into fp32 with the group
+//   scale (zero points first, in int32, from the activations' group sums).
+//   Per-channel weights stay in int32 until the end.
+// - The epilogue applies 1/16, the token scale and the bias, and stores the
+//   output dtype.
+//
+// wgmma reads the A registers in the canonical k order (a lane's first
+// register holds k = 4 tig .. 4 tig + 3), while the prepared weights give a
+// lane k = 8 tig .. 8 tig + 7 of each k32 step (the mma.sync order). So the
+// activations for this kernel are written by the quantizer in the matching
+// permuted order inside each 32 (act_quant.cuh: wgmma_k_order).
+#pragma once
+
+#include "cuda/common/epilogue.cuh"
+#include "cuda/common/kernel_params.h"
+#include "cuda/common/mma.cuh"
+#include "cuda/sm90/hopper_ptx.cuh"
+#include "cuda/sm90/wgmma_s8.cuh"
+
+namespace w4a8::cuda::sm90 {
+
+// How the int32 sums become fp32.
+enum class Promote : int {
+  per_channel,  // one group: int32 until the epilogue
+  group128,     // every 128 inputs; |sum| < 2^22 there, so an exact float trick replaces I2F
+};
+
+template <int kTokens>
+struct WgmmaConfig {
+  static constexpr int kConsumers = 2;
+  static constexpr int kThreads = 128 * (1 + kConsumers);
+  static constexpr int kBlockN = 64 * kConsumers;  // output channels
+  static constexpr int kStageK = 128;              // inputs per stage: one group of 128, one swizzle row
+  static constexpr int kStages = kTokens >= 128 ? 6 : 8;
+  static constexpr int kTokenBytes = kTokens * kStageK;       // a multiple of 1024 (swizzle atoms)
+  static constexpr int kTileBytes = 16 * kStageK / 2;         // one 16-channel tile, 1024 bytes
+  static constexpr int kWeightBytes = kBlockN / 16 * kTileBytes;
+  // Blocks walk the output in bands of this many 128-channel tiles, token
+  // tiles fastest inside a band: a wave then reads a few weight tiles many
+  // times (from L2) and each token tile once per band, instead of streaming
+  // all the weights once per token tile.
+  static constexpr int kBandTiles = 8;
+  static constexpr int kSmemBytes = 1024 /* alignment slack */ + kStages * (kTokenBytes + kWeightBytes) + 2 * kStages * 8;
+  static_assert(kTokenBytes % 1024 == 0, "token stages must keep the 1024-byte swizzle alignment");
+};
+
+// The int32 sum v (|v| < 2^22) as a float, exactly, without I2F (a quarter-
+// rate conversion): 1.5 * 2^23 + v has v in its low mantissa bits.
+__device__ __forceinline__ float small_int_to_float(int32_t v) {
+  return __int_as_float(v + 0x4B400000) - 12582912.0f;
+}
+
+template <int kTokens, Promote kPromote, bool kZeroPoint>
+__global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
+    gemm_w4a8_wgmma(const GemmParams p, const __grid_constant__ CUtensorMap tokens) {
+#if W4A8_SM90A
+  using C = WgmmaConfig<kTokens>;
+  extern __shared__ uint8_t smem_raw[];
+  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
+  uint8_t* tok_smem = smem;
+  uint8_t* w_smem = smem + C::kStages * C::kTokenBytes;
+  uint64_t* full = reinterpret_cast<uint64_t*>(w_smem + C::kStages * C::kWeightBytes);
+  uint64_t* empty = full + C::kStages;
+
+  int tile_n, tile_m;
+  {
+    const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
+    const int band = blockIdx.x / (C::kBandTiles * tiles_m), in_band = blockIdx.x % (C::kBandTiles * tiles_m);
+    const int band_tiles = min(C::kBandTiles, tiles_n - band * C::kBandTiles);
+    tile_n = band * C::kBandTiles + in_band % band_tiles;
+    tile_m = in_band / band_tiles;
+  }
+  const int tile0 = tile_n * (C::kBlockN / 16);
+  const int m0 = tile_m * kTokens;
+  const int kblocks = p.k_pad / C::kStageK;
+  const int chunks = p.k_pad / 64;
+  const int tiles_here = min(C::kBlockN / 16, p.n_pad / 16 - tile0);
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < C::kStages; ++s) {
+      mbar_init(&full[s], 1);
+      mbar_init(&empty[s], 4 * C::kConsumers);  // one arrival per consumer warp
+    }
+    mbar_fence_init();
+  }
+  __syncthreads();
+
+  if (threadIdx.x < 128) {
+    // Producer.
+    setmaxnreg_dec<40>();
+    if (threadIdx.x == 0) {
+      prefetch_tensor_map(&tokens);
+      wait_for_producer();  // q is the quantizer's output
+      const uint32_t bytes = C::kTokenBytes + tiles_here * C::kTileBytes;
+      const uint8_t* w = static_cast<const uint8_t*>(p.w);
+      for (int kb = 0; kb < kblocks; ++kb) {
+        const int s = kb % C::kStages;
+        if (kb >= C::kStages) mbar_wait(&empty[s], (kb / C::kStages - 1) & 1);
+        mbar_arrive_expect_tx(&full[s], bytes);
+        tma_load_2d(tok_smem + s * C::kTokenBytes, &tokens, kb * C::kStageK, m0, &full[s]);
+        for (int t = 0; t < tiles_here; ++t)
+          bulk_copy_g2s(w_smem + s * C::kWeightBytes + t * C::kTileBytes,
+                        w + (static_cast<int64_t>(tile0 + t) * chunks + 2 * kb) * 512, C::kTileBytes, &full[s]);
+      }
+    }
+    return;
+  }
+
+  // Consumers.
+  setmaxnreg_inc<232>();
+  constexpr int kAcc = kTokens / 2;
+  constexpr bool kGrouped = kPromote == Promote::group128;
+  const int cw = threadIdx.x / 32 - 4;  // consumer warp 0..7: its 16-channel tile in the block
+  const int lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
+  const int ch_lo = (tile0 + cw) * 16 + gid, ch_hi = ch_lo + 8;
+  const bool lo_ok = ch_lo < p.n_pad, hi_ok = ch_hi < p.n_pad;
+  wait_for_producer();  // token scales and group sums come from the quantizer
+
+  // A stage's group scale and zero point, read when its wgmmas are issued and
+  // used when they have finished.
+  struct GroupInputs {
+    float s_lo = 0.0f, s_hi = 0.0f;
+    int z_lo = 0, z_hi = 0;
+  };
+  // Waits for stage kb, builds its A fragments into a and issues its four
+  // wgmmas into acc (a fresh sum per stage when grouped; per channel one
+  // running sum). a must stay untouched until the group has been waited for.
+  auto issue = [&](int kb, int32_t(&acc)[kAcc], uint32_t(&a)[4][4]) {
+    GroupInputs in;
+    if constexpr (kGrouped) {
+      if (lo_ok) in.s_lo = p.w_scale[kb * p.n_pad + ch_lo];
+      if (hi_ok) in.s_hi = p.w_scale[kb * p.n_pad + ch_hi];
+      if constexpr (kZeroPoint) {
+        if (lo_ok) in.z_lo = 16 * weight_zero_point(p, kb, ch_lo);
+        if (hi_ok) in.z_hi = 16 * weight_zero_point(p, kb, ch_hi);
+      }
+    }
+    const int s = kb % C::kStages;
+    mbar_wait(&full[s], (kb / C::kStages) & 1);
+    const uint4* wp = reinterpret_cast<const uint4*>(w_smem + s * C::kWeightBytes + cw * C::kTileBytes);
+    const uint4 w0 = wp[lane], w1 = wp[32 + lane];
+    unpack_a_fragment(w0, 0, a[0]);
+    unpack_a_fragment(w0, 1, a[1]);
+    unpack_a_fragment(w1, 0, a[2]);
+    unpack_a_fragment(w1, 1, a[3]);
+    const uint32_t b_base = smem_addr(tok_smem + s * C::kTokenBytes);
+    const uint64_t desc[4] = {sw128_kmajor_desc(b_base), sw128_kmajor_desc(b_base + 32), sw128_kmajor_desc(b_base + 64),
+                              sw128_kmajor_desc(b_base + 96)};
+    wgmma_fence();
+    // Grouped: a fresh sum, but as a run-time 0 (p.m is never negative). With
+    // a literal 0, ptxas put a wait after every grouped wgmma (12 of 12 in the
+    // SASS of 2026-11-25), while the per-channel variants, whose flag is a
+    // run-time value, kept theirs in flight.
+    wgmma_s8_x4<kTokens>(acc, a, desc, kGrouped ? static_cast<int>(p.m < 0) : static_cast<int>(kb > 0));
+    wgmma_commit();
+    return in;
+  };
+  // After stage kb's wgmmas have completed: free its slot, promote its sums.
+  auto retire = [&](int kb, int32_t(&acc)[kAcc], const GroupInputs& in, float(&facc)[kAcc]) {
+    __syncwarp();
+    if (lane == 0) mbar_arrive(&empty[kb % C::kStages]);
+    if constexpr (kGrouped) {
+#pragma unroll
+      for (int j = 0; j < kTokens / 8; ++j) {
+        int g0 = 0, g1 = 0;
+        if constexpr (kZeroPoint) {
+          const int t0 = m0 + 8 * j + 2 * tig;
+          if (t0 < p.m) g0 = p.gsum[static_cast<int64_t>(t0) * p.groups + kb];
+          if (t0 + 1 < p.m) g1 = p.gsum[static_cast<int64_t>(t0 + 1) * p.groups + kb];
+        }
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          int32_t v = acc[4 * j + r];
+          if constexpr (kZeroPoint) v -= (r < 2 ? in.z_lo : in.z_hi) * (r % 2 ? g1 : g0);
+          facc[4 * j + r] = fmaf(r < 2 ? in.s_lo : in.s_hi, small_int_to_float(v), facc[4 * j + r]);
+        }
+      }
+    }
+  };
+
+  // One wgmma group stays in flight while the previous one is retired: the
+  // tensor cores work on stage kb + 1 while this warpgroup promotes stage kb.
+  // Grouped sums alternate between two accumulator sets for that (except
+  // with zero points at 128 tokens, where a second set would not fit in the
+  // registers: there each stage is waited for); per channel, the running sum
+  // is simply chained.
+  constexpr bool kTwoSets = kGrouped && !(kZeroPoint && kTokens >= 128);
+  int32_t acc0[kAcc], acc1[kTwoSets ? kAcc : 1];
+  float facc[kAcc];
+  uint32_t a0[4][4], a1[4][4];  // A fragments of the stage in flight and of the next
+#pragma unroll
+  for (int i = 0; i < kAcc; ++i) acc0[i] = 0, facc[i] = 0.0f;
+  if constexpr (kTwoSets) {
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) acc1[i] = 0;
+    GroupInputs in0 = issue(0, acc0, a0), in1;
+    for (int kb = 0; kb < kblocks; kb += 2) {
+      if (kb + 1 < kblocks) {
+        in1 = issue(kb + 1, acc1, a1);
+        wgmma_wait<1>();
+      } else {
+        wgmma_wait<0>();
+      }
+      keep_alive(a0);
+      fence_accumulators(acc0);
+      retire(kb, acc0, in0, facc);
+      if (kb + 1 >= kblocks) break;
+      if (kb + 2 < kblocks) {
+        in0 = issue(kb + 2, acc0, a0);
+        wgmma_wait<1>();
+      } else {
+        wgmma_wait<0>();
+      }
+      keep_alive(a1);
+      fence_accumulators(acc1);
+      retire(kb + 1, acc1, in1, facc);
+    }
+  } else if constexpr (kGrouped) {
+    for (int kb = 0; kb < kblocks; ++kb) {
+      const GroupInputs in = issue(kb, acc0, a0);
+      wgmma_wait<0>();
+      keep_alive(a0);
+      fence_accumulators(acc0);
+      retire(kb, acc0, in, facc);
+    }
+  } else {
+    // Per channel: stages alternate between the two fragment sets; the sums
+    // chain on one accumulator set.
+    issue(0, acc0, a0);
+    for (int kb = 0; kb < kblocks; kb += 2) {
+      if (kb + 1 < kblocks) {
+        issue(kb + 1, acc0, a1);
+        wgmma_wait<1>();
+      } else {
+        wgmma_wait<0>();
+      }
+      keep_alive(a0);
+      retire(kb, acc0, GroupInputs{}, facc);
+      if (kb + 1 >= kblocks) break;
+      if (kb + 2 < kblocks) {
+        issue(kb + 2, acc0, a0);
+        wgmma_wait<1>();
+      } else {
+        wgmma_wait<0>();
+      }
+      keep_alive(a1);
+      retire(kb + 1, acc0, GroupInputs{}, facc);
+    }
+    fence_accumulators(acc0);
+  }
+  int32_t(&acc)[kAcc] = acc0;
+
+  // Epilogue.
+  float s_lo = 0.0f, s_hi = 0.0f;
+  int z_lo = 0, z_hi = 0;
+  if constexpr (kPromote == Promote::per_channel) {
+    if (lo_ok) s_lo = p.w_scale[ch_lo];
+    if (hi_ok) s_hi = p.w_scale[ch_hi];
+    if constexpr (kZeroPoint) {
+      if (lo_ok) z_lo = 16 * weight_zero_point(p, 0, ch_lo);
+      if (hi_ok) z_hi = 16 * weight_zero_point(p, 0, ch_hi);
+    }
+  }
+  const float b_lo = p.bias && ch_lo < p.n ? p.bias[ch_lo] : 0.0f;
+  const float b_hi = p.bias && ch_hi < p.n ? p.bias[ch_hi] : 0.0f;
+#pragma unroll
+  for (int j = 0; j < kTokens / 8; ++j) {
+    const int t0 = m0 + 8 * j + 2 * tig;
+#pragma unroll
+    for (int c = 0; c < 2; ++c) {
+      const int tok = t0 + c;
+      if (tok >= p.m) continue;
+      const float as = p.a_scale[tok];
+      int gs = 0;
+      if constexpr (kZeroPoint && kPromote == Promote::per_channel) gs = p.gsum[tok];
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = 2 * h + c;
+        const int ch = h ? ch_hi : ch_lo;
+        if (ch >= p.n) continue;
+        float f;
+        if constexpr (kPromote == Promote::per_channel) {
+          int32_t v = acc[4 * j + r];
+          if constexpr (kZeroPoint) v -= (h ? z_hi : z_lo) * gs;
+          f = (h ? s_hi : s_lo) * static_cast<float>(v);
+        } else {
+          f = facc[4 * j + r];
+        }
+        float y = as * (f * kUnpackScale);
+        if (p.bias) y += h ? b_hi : b_lo;
+        store_output(p, tok, ch, y);
+      }
+    }
+  }
+#endif
+}
+
+}  // namespace w4a8::cuda::sm90
