@@ -163,11 +163,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     const uint64_t desc[4] = {sw128_kmajor_desc(b_base), sw128_kmajor_desc(b_base + 32), sw128_kmajor_desc(b_base + 64),
                               sw128_kmajor_desc(b_base + 96)};
     wgmma_fence();
-    // Grouped: a fresh sum, but as a run-time 0 (p.m is never negative). With
-    // a literal 0, ptxas put a wait after every grouped wgmma (12 of 12 in the
-    // SASS of 2026-11-25), while the per-channel variants, whose flag is a
-    // run-time value, kept theirs in flight.
-    wgmma_s8_x4<kTokens>(acc, a, desc, kGrouped ? static_cast<int>(p.m < 0) : static_cast<int>(kb > 0));
+    wgmma_s8_x4<kTokens>(acc, a, desc, kGrouped ? 0 : (kb > 0));
     wgmma_commit();
     return in;
   };
@@ -194,44 +190,20 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     }
   };
 
-  // One wgmma group stays in flight while the previous one is retired: the
-  // tensor cores work on stage kb + 1 while this warpgroup promotes stage kb.
-  // Grouped sums alternate between two accumulator sets for that (except
-  // with zero points at 128 tokens, where a second set would not fit in the
-  // registers: there each stage is waited for); per channel, the running sum
-  // is simply chained.
-  constexpr bool kTwoSets = kGrouped && !(kZeroPoint && kTokens >= 128);
-  int32_t acc0[kAcc], acc1[kTwoSets ? kAcc : 1];
+  // Per channel, one wgmma group stays in flight while the previous one is
+  // retired: the sums chain on one accumulator set, the stages alternate
+  // between two fragment sets. Grouped sums are promoted after every stage,
+  // so each stage is waited for. (A version with two accumulator sets that
+  // kept one grouped stage in flight during the promotion measured 7-11%
+  // slower at M = 4096 on the H100 - 288 vs 264 us at 4096^3 - with ptxas
+  // still waiting after every grouped wgmma, 12 of 12; this form's SASS had
+  // 4 IGMMA to 1 wait; docs/kernels.md.)
+  int32_t acc0[kAcc];
   float facc[kAcc];
-  uint32_t a0[4][4], a1[4][4];  // A fragments of the stage in flight and of the next
+  uint32_t a0[4][4], a1[4][4];
 #pragma unroll
   for (int i = 0; i < kAcc; ++i) acc0[i] = 0, facc[i] = 0.0f;
-  if constexpr (kTwoSets) {
-#pragma unroll
-    for (int i = 0; i < kAcc; ++i) acc1[i] = 0;
-    GroupInputs in0 = issue(0, acc0, a0), in1;
-    for (int kb = 0; kb < kblocks; kb += 2) {
-      if (kb + 1 < kblocks) {
-        in1 = issue(kb + 1, acc1, a1);
-        wgmma_wait<1>();
-      } else {
-        wgmma_wait<0>();
-      }
-      keep_alive(a0);
-      fence_accumulators(acc0);
-      retire(kb, acc0, in0, facc);
-      if (kb + 1 >= kblocks) break;
-      if (kb + 2 < kblocks) {
-        in0 = issue(kb + 2, acc0, a0);
-        wgmma_wait<1>();
-      } else {
-        wgmma_wait<0>();
-      }
-      keep_alive(a1);
-      fence_accumulators(acc1);
-      retire(kb + 1, acc1, in1, facc);
-    }
-  } else if constexpr (kGrouped) {
+  if constexpr (kGrouped) {
     for (int kb = 0; kb < kblocks; ++kb) {
       const GroupInputs in = issue(kb, acc0, a0);
       wgmma_wait<0>();
