@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "cuda/gemm_dispatch.cuh"
+#include "cuda/common/launch.cuh"
 #include "cuda/sm80/gemm_w4a8_small_m.cuh"
 #include "cuda/sm80/gemm_w4a8_tiled.cuh"
 #include "cuda/sm90/gemm_w4a8_sm90.cuh"
@@ -33,23 +34,9 @@ int g_small_config = -1;  // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 (split-K warps x rin
 bool g_pdl = false;  // programmatic dependent launch (sm_90+)
 bool g_wgmma = false;  // the sm_90a kernel runs here
 
-// Launches with programmatic stream serialization where the GPU has it, so
-// the kernel starts while the quantizer before it still runs (it waits in
-// wait_for_producer). H100 before this: a 4096x4096 layer at M=1 took 11.9 us
-// for 3.6 us of weight bytes.
 template <typename Kernel>
 void launch(Kernel kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stream, const GemmParams& p) {
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = grid;
-  cfg.blockDim = block;
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = g_pdl ? 1 : 0;
-  cudaLaunchKernelEx(&cfg, kernel, p);
+  launch_kernel(kernel, grid, block, smem, stream, g_pdl, p);  // errors: cudaGetLastError at the end
 }
 
 // The forced kernel where it can take p, else the nearest that can.

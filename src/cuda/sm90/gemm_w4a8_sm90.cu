@@ -1,6 +1,7 @@
 #include <cuda.h>
 #include <cudaTypedefs.h>
 
+#include "cuda/common/launch.cuh"
 #include "cuda/sm90/gemm_w4a8_sm90.cuh"
 #include "cuda/sm90/gemm_w4a8_wgmma.cuh"
 
@@ -23,17 +24,9 @@ template <int kTokens, Promote kPromote, bool kZeroPoint>
 cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
   using C = WgmmaConfig<kTokens>;
   const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(tiles_n * tiles_m);  // the kernel maps it to bands of channel tiles
-  cfg.blockDim = dim3(C::kThreads);
-  cfg.dynamicSmemBytes = C::kSmemBytes;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl ? 1 : 0;
-  return cudaLaunchKernelEx(&cfg, sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint>, p, map);
+  // One block per tile; the kernel maps the index to bands of channel tiles.
+  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint>, dim3(tiles_n * tiles_m), dim3(C::kThreads),
+                       C::kSmemBytes, stream, pdl, p, map);
 }
 
 template <int kTokens>
