@@ -163,3 +163,48 @@ TEST(ActQuant, ValidatesOutputs) {
   EXPECT_EQ(quantize_per_token_int8(TensorView(x.data(), DType::i32, {2, 4}), q.view(), s.view(), z.view()).message(),
             "x: expected dtype f16/bf16/f32, got i32");
 }
+
+// Static per-tensor quantization: q = clamp(rhe(x / s + z), -128, 127).
+TEST(ActQuant, StaticPerTensorHandComputed) {
+  const std::vector<float> xv = {1.0f, -1.0f, 0.25f, 0.75f, 100.0f, -100.0f, 0.5f, 0.0f};
+  Tensor x = test::to_tensor(xv, DType::f32, {1, 8});
+  const float s = 0.5f;
+  const int32_t z = 3;
+  Tensor q(DType::i8, {1, 8}), sums(DType::i32, {1, 2});
+  // x / 0.5 + 3 = 5, 1, 3.5 (tie: 4), 4.5 (tie: 4), 203 (clamps to 127), -197 (-128), 4, 3.
+  ASSERT_TRUE(quantize_per_tensor_int8(x.view(), TensorView(const_cast<float*>(&s), DType::f32, {1}),
+                                       TensorView(const_cast<int32_t*>(&z), DType::i32, {1}), q.view(), sums.view(), 4)
+                  .is_ok());
+  const std::vector<int8_t> want = {5, 1, 4, 4, 127, -128, 4, 3};
+  EXPECT_EQ(std::vector<int8_t>(q.data_as<int8_t>(), q.data_as<int8_t>() + 8), want);
+  EXPECT_EQ(sums.data_as<int32_t>()[0], 5 + 1 + 4 + 4);
+  EXPECT_EQ(sums.data_as<int32_t>()[1], 127 - 128 + 4 + 3);
+  // No zero point: x / 0.5 = 2, -2, 0.5 (0), 1.5 (2), 200 (127), -200 (-128), 1, 0; a 0-dim fp16 scale.
+  Tensor s16 = test::to_tensor({0.5f}, DType::f16, {});
+  ASSERT_TRUE(quantize_per_tensor_int8(x.view(), s16.view(), {}, q.view()).is_ok());
+  const std::vector<int8_t> want0 = {2, -2, 0, 2, 127, -128, 1, 0};
+  EXPECT_EQ(std::vector<int8_t>(q.data_as<int8_t>(), q.data_as<int8_t>() + 8), want0);
+}
+
+TEST(ActQuant, StaticPerTensorRejectsBadScalesZeroPointsAndInputs) {
+  Tensor x = test::to_tensor({1, 2, 3, 4, 5, 6, 7, 8}, DType::f16, {1, 8});
+  Tensor q(DType::i8, {1, 8});
+  for (float bad : {0.0f, -0.5f, NAN, INFINITY}) {
+    const Status st = quantize_per_tensor_int8(x.view(), TensorView(&bad, DType::f32, {1}), {}, q.view());
+    EXPECT_EQ(st.code(), StatusCode::invalid_argument) << bad;
+  }
+  float s = 0.1f;
+  int32_t z = 128;
+  EXPECT_EQ(quantize_per_tensor_int8(x.view(), TensorView(&s, DType::f32, {1}), TensorView(&z, DType::i32, {1}), q.view())
+                .message(),
+            "zero_point: 128 is outside the int8 range -128..127");
+  float two[2] = {0.1f, 0.2f};
+  EXPECT_EQ(quantize_per_tensor_int8(x.view(), TensorView(two, DType::f32, {2}), {}, q.view()).message(),
+            "scale: expected shape [1], got [2]");
+  Tensor qu(DType::u8, {1, 8});
+  EXPECT_EQ(quantize_per_tensor_int8(x.view(), TensorView(&s, DType::f32, {1}), {}, qu.view()).message(),
+            "q: expected dtype i8, got u8");
+  Tensor bad_x = test::to_tensor({1, 2, 3, NAN, 5, 6, 7, 8}, DType::f16, {1, 8});
+  EXPECT_EQ(quantize_per_tensor_int8(bad_x.view(), TensorView(&s, DType::f32, {1}), {}, q.view()).code(),
+            StatusCode::non_finite);
+}

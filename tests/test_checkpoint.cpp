@@ -26,6 +26,20 @@ std::string config_text(const std::string& format, const std::string& weights, c
 const std::string kW4G128 = R"({"num_bits":4,"type":"int","symmetric":true,"strategy":"group","group_size":128})";
 const std::string kW4G32Asym = R"({"num_bits":4,"type":"int","symmetric":false,"strategy":"group","group_size":32})";
 const std::string kA8Token = R"({"num_bits":8,"type":"int","symmetric":true,"strategy":"token","dynamic":true})";
+const std::string kA8TokenAsym = R"({"num_bits":8,"type":"int","symmetric":false,"strategy":"token","dynamic":true})";
+const std::string kA8Static = R"({"num_bits":8,"type":"int","symmetric":true,"strategy":"tensor","dynamic":false})";
+const std::string kA8StaticAsym = R"({"num_bits":8,"type":"int","symmetric":false,"strategy":"tensor","dynamic":false})";
+
+// How a test layer's activations are quantized, and the config text for it.
+enum class Acts { dynamic, dynamic_asym, static_sym, static_asym };
+const std::string& acts_config(Acts a) {
+  switch (a) {
+    case Acts::dynamic: return kA8Token;
+    case Acts::dynamic_asym: return kA8TokenAsym;
+    case Acts::static_sym: return kA8Static;
+    default: return kA8StaticAsym;
+  }
+}
 
 template <typename T>
 io::NamedBytes named(const std::string& name, StDType dt, std::vector<int64_t> shape, const std::vector<T>& v) {
@@ -37,6 +51,10 @@ struct HandMadeLayer {
   std::vector<int8_t> values, zp;
   std::vector<uint16_t> scales_f16, bias_f16;
   std::vector<int32_t> g_idx;
+  // Static activations, stored as compressed-tensors does: the scale in the
+  // weight dtype, the zero point as I8 (zeros for a symmetric scheme).
+  std::vector<uint16_t> input_scale_f16;
+  std::vector<int8_t> input_zero_point;
   explicit HandMadeLayer(int64_t n_, int64_t k_, int64_t group_, bool asym, bool act_order) : n(n_), k(k_), group(group_) {
     std::mt19937 rng(7);
     values = random_int4(n * k, rng);
@@ -82,15 +100,24 @@ void write_checkpoint(const TempDir& dir, const HandMadeLayer& l, const std::str
     if (!l.zp.empty()) t.push_back(named(p + "weight_zero_point", StDType::I8, {l.n, l.groups()}, l.zp));
   }
   if (!l.g_idx.empty()) t.push_back(named(p + "weight_g_idx", StDType::I32, {l.k}, l.g_idx));
+  if (!l.input_scale_f16.empty())
+    t.push_back(named(p + "input_scale", StDType::F16, {static_cast<int64_t>(l.input_scale_f16.size())}, l.input_scale_f16));
+  if (!l.input_zero_point.empty()) t.push_back(named(p + "input_zero_point", StDType::I8, {1}, l.input_zero_point));
   ASSERT_TRUE(io::write_safetensors(dir.file("model.safetensors"), t, {{"format", "pt"}}).is_ok());
   write_text(dir.file("config.json"), config);
 }
 
-void expect_loads_exactly(const std::string& format, bool asym, bool act_order) {
-  SCOPED_TRACE(format + (asym ? " asym" : " sym") + (act_order ? " g_idx" : ""));
+void expect_loads_exactly(const std::string& format, bool asym, bool act_order, Acts acts = Acts::dynamic) {
+  SCOPED_TRACE(format + (asym ? " asym" : " sym") + (act_order ? " g_idx" : "") + " acts " +
+               std::to_string(static_cast<int>(acts)));
   TempDir dir;
   HandMadeLayer l(16, 256, asym ? 32 : 128, asym, act_order);
-  write_checkpoint(dir, l, format, config_text(format, asym ? kW4G32Asym : kW4G128, kA8Token));
+  const bool is_static = acts == Acts::static_sym || acts == Acts::static_asym;
+  if (is_static) {
+    l.input_scale_f16 = {float_to_half_bits(0.0125f)};
+    l.input_zero_point = {static_cast<int8_t>(acts == Acts::static_asym ? -23 : 0)};
+  }
+  write_checkpoint(dir, l, format, config_text(format, asym ? kW4G32Asym : kW4G128, acts_config(acts)));
   auto ck = io::Checkpoint::open(dir.path());
   ASSERT_TRUE(ck.is_ok()) << ck.status().to_string();
   ASSERT_EQ(ck->layers().size(), 3u);
@@ -103,6 +130,8 @@ void expect_loads_exactly(const std::string& format, bool asym, bool act_order) 
   EXPECT_EQ(info->out_features, l.n);
   EXPECT_EQ(info->in_features, l.k);
   EXPECT_EQ(info->zero_points, asym);
+  EXPECT_EQ(info->act_static, is_static);
+  EXPECT_EQ(info->act_asymmetric, acts == Acts::dynamic_asym || acts == Acts::static_asym);
   EXPECT_FALSE(ck->find_layer("model.embed_tokens")->runnable.is_ok());
   EXPECT_NE(ck->find_layer("model.embed_tokens")->runnable.message().find("embedding"), std::string::npos);
 
@@ -119,6 +148,16 @@ void expect_loads_exactly(const std::string& format, bool asym, bool act_order) 
   ASSERT_EQ(layer->g_idx.defined(), act_order);
   if (act_order) {
     EXPECT_EQ(std::memcmp(layer->g_idx.data(), l.g_idx.data(), l.g_idx.size() * 4), 0);
+  }
+  EXPECT_EQ(layer->act_symmetric, acts == Acts::dynamic || acts == Acts::static_sym);
+  ASSERT_EQ(layer->input_scale.defined(), is_static);
+  if (is_static) {
+    EXPECT_EQ(std::memcmp(layer->input_scale.data(), l.input_scale_f16.data(), 2), 0);
+  }
+  // A symmetric scheme's stored zero point (0) is dropped; an asymmetric one is kept.
+  ASSERT_EQ(layer->input_zero_point.defined(), acts == Acts::static_asym);
+  if (acts == Acts::static_asym) {
+    EXPECT_EQ(layer->input_zero_point.data_as<int32_t>()[0], -23);
   }
 
   // Written back in the same format: every tensor identical, byte for byte.
@@ -142,6 +181,11 @@ void expect_loads_exactly(const std::string& format, bool asym, bool act_order) 
   direct.group_size = l.group;
   if (asym) direct.zero_points = TensorView(l.zp.data(), DType::i8, {l.n, l.groups()});
   if (act_order) direct.g_idx = TensorView(l.g_idx.data(), DType::i32, {l.k});
+  direct.act_symmetric = acts == Acts::dynamic || acts == Acts::static_sym;
+  const float stored_scale = half_bits_to_float(float_to_half_bits(0.0125f));  // the value the file holds
+  const int32_t in_zp = -23;
+  if (is_static) direct.input_scale = TensorView(const_cast<float*>(&stored_scale), DType::f32, {1});
+  if (acts == Acts::static_asym) direct.input_zero_point = TensorView(const_cast<int32_t*>(&in_zp), DType::i32, {1});
   LinearOptions opt;
   opt.backend = "reference";
   auto a = W4A8Linear::create(layer->weights(), opt);
@@ -154,12 +198,22 @@ void expect_loads_exactly(const std::string& format, bool asym, bool act_order) 
   auto yb = b->forward(x.view());
   ASSERT_TRUE(ya.is_ok() && yb.is_ok());
   EXPECT_EQ(std::memcmp(ya->data(), yb->data(), ya->nbytes()), 0);
+  expect_every_backend_runs(layer->weights(), DType::f16, 7, 12);
 }
 
 TEST(Checkpoint, PackQuantizedSymmetric) { expect_loads_exactly("pack-quantized", false, false); }
 TEST(Checkpoint, IntQuantizedSymmetric) { expect_loads_exactly("int-quantized", false, false); }
 TEST(Checkpoint, PackQuantizedAsymmetricWithActOrder) { expect_loads_exactly("pack-quantized", true, true); }
 TEST(Checkpoint, IntQuantizedAsymmetricWithActOrder) { expect_loads_exactly("int-quantized", true, true); }
+TEST(Checkpoint, AsymmetricDynamicActivations) { expect_loads_exactly("pack-quantized", false, false, Acts::dynamic_asym); }
+TEST(Checkpoint, StaticActivations) {
+  expect_loads_exactly("pack-quantized", false, false, Acts::static_sym);
+  expect_loads_exactly("int-quantized", true, true, Acts::static_sym);
+}
+TEST(Checkpoint, StaticAsymmetricActivations) {
+  expect_loads_exactly("pack-quantized", true, true, Acts::static_asym);
+  expect_loads_exactly("int-quantized", false, false, Acts::static_asym);
+}
 
 TEST(Checkpoint, SaysWhyALayerCannotRun) {
   HandMadeLayer l(16, 256, 128, false, false);
@@ -170,8 +224,10 @@ TEST(Checkpoint, SaysWhyALayerCannotRun) {
       {config_text("pack-quantized", R"({"num_bits":8,"type":"int","symmetric":true,"strategy":"channel"})", kA8Token),
        "8-bit int weights"},
       {config_text("pack-quantized", kW4G128), "weight-only scheme"},
-      {config_text("pack-quantized", kW4G128, R"({"num_bits":8,"type":"int","symmetric":true,"strategy":"tensor","dynamic":false})"),
-       "static scales"},
+      {config_text("pack-quantized", kW4G128, R"({"num_bits":8,"type":"int","symmetric":true,"strategy":"tensor","dynamic":true})"),
+       "activation strategy 'tensor' (dynamic)"},
+      {config_text("pack-quantized", kW4G128, R"({"num_bits":8,"type":"int","symmetric":true,"strategy":"channel","dynamic":false})"),
+       "activation strategy 'channel' with static scales"},
       {config_text("pack-quantized", kW4G128, kA8Token, R"(["re:.*up_proj$"])"), "no config group"},
       {R"({"architectures":["Test"]})", "no config group"},
   };
@@ -209,6 +265,34 @@ TEST(Checkpoint, RejectsBrokenLayers) {
     auto ck = io::Checkpoint::open(dir.path());
     ASSERT_FALSE(ck.is_ok());
     EXPECT_NE(ck.status().message().find("weight_scale"), std::string::npos) << ck.status().message();
+  }
+  {  // static activations without their scale
+    TempDir dir;
+    write_checkpoint(dir, l, "pack-quantized", config_text("pack-quantized", kW4G128, kA8Static));
+    auto ck = io::Checkpoint::open(dir.path());
+    ASSERT_FALSE(ck.is_ok());
+    EXPECT_NE(ck.status().message().find("has static activations but no input_scale"), std::string::npos)
+        << ck.status().message();
+  }
+  {  // a static scale that is not one value, and a zero point that contradicts a symmetric config
+    HandMadeLayer bad = l;
+    bad.input_scale_f16 = {float_to_half_bits(0.1f), float_to_half_bits(0.2f)};
+    TempDir dir;
+    write_checkpoint(dir, bad, "pack-quantized", config_text("pack-quantized", kW4G128, kA8Static));
+    auto ck = io::Checkpoint::open(dir.path());
+    ASSERT_FALSE(ck.is_ok());
+    EXPECT_NE(ck.status().message().find("expected one float"), std::string::npos) << ck.status().message();
+    bad.input_scale_f16.resize(1);
+    bad.input_zero_point = {4};
+    TempDir dir2;
+    write_checkpoint(dir2, bad, "pack-quantized", config_text("pack-quantized", kW4G128, kA8Static));
+    auto ck2 = io::Checkpoint::open(dir2.path());
+    ASSERT_TRUE(ck2.is_ok()) << ck2.status().to_string();
+    auto layer = ck2->load_layer("model.layers.0.mlp.up_proj");
+    ASSERT_FALSE(layer.is_ok());
+    EXPECT_NE(layer.status().message().find("non-zero zero point in a layer the config calls symmetric"),
+              std::string::npos)
+        << layer.status().message();
   }
   {  // a config that is not JSON
     TempDir dir;

@@ -67,7 +67,18 @@ std::vector<float> tricky_rows(int64_t m, int64_t k, std::mt19937& rng) {
   return x;
 }
 
-void expect_same_as_reference(const Level& level, DType dtype, int64_t m, int64_t k, int64_t group, bool permuted) {
+// scheme: 0 dynamic symmetric, 1 dynamic asymmetric, 2 static, 3 static with a zero point.
+detail::ActQuantScheme scheme_of(int scheme) {
+  detail::ActQuantScheme s;
+  s.symmetric = scheme == 0 || scheme == 2;
+  s.is_static = scheme >= 2;
+  s.scale = scheme >= 2 ? 0.0213f : 0.0f;
+  s.zero_point = scheme == 3 ? -41 : 0;
+  return s;
+}
+
+void expect_same_as_reference(const Level& level, DType dtype, int64_t m, int64_t k, int64_t group, bool permuted,
+                              int scheme = 0) {
   std::mt19937 rng(static_cast<unsigned>(m * 131 + k * 7 + group));
   const Tensor x = test::to_tensor(tricky_rows(m, k, rng), dtype, {m, k});
   std::vector<int32_t> perm(static_cast<size_t>(k));
@@ -75,13 +86,21 @@ void expect_same_as_reference(const Level& level, DType dtype, int64_t m, int64_
   if (permuted) std::shuffle(perm.begin(), perm.end(), rng);
 
   // Reference: quantize in input order, then gather into GEMM order and sum.
+  // Dynamic asymmetric rows come back as 0..255; the vector levels store q - 128
+  // with the zero point moved by 128 (act_quant_kernels.h).
+  const detail::ActQuantScheme sch = scheme_of(scheme);
+  const bool unsigned_q = scheme == 1;
   std::vector<int8_t> q_ref(m * k);
   std::vector<float> s_ref(m);
   std::vector<int32_t> zp(m);
-  ASSERT_TRUE(cpu::ref::quantize_per_token(x.view(), true, k, TensorView(q_ref.data(), DType::i8, {m, k}),
-                                           TensorView(s_ref.data(), DType::f32, {m}),
-                                           TensorView(zp.data(), DType::i32, {m}), {})
+  ASSERT_TRUE(cpu::ref::quantize_rows(x.view(), sch, k, TensorView(q_ref.data(), unsigned_q ? DType::u8 : DType::i8, {m, k}),
+                                      TensorView(s_ref.data(), DType::f32, {m}),
+                                      TensorView(zp.data(), DType::i32, {m}), {})
                   .is_ok());
+  if (unsigned_q) {
+    for (int8_t& v : q_ref) v = static_cast<int8_t>(static_cast<uint8_t>(v) - 128);
+    for (int32_t& z : zp) z -= 128;
+  }
   const int64_t groups = k / group;
   std::vector<int8_t> q_want(m * k);
   std::vector<int32_t> sums_want(m * groups, 0);
@@ -93,8 +112,10 @@ void expect_same_as_reference(const Level& level, DType dtype, int64_t m, int64_
 
   std::vector<int8_t> q(m * k, 99);
   std::vector<float> s(m, -1.0f);
-  std::vector<int32_t> sums(m * groups, -7);
+  std::vector<int32_t> sums(m * groups, -7), z_got(m, -99);
   cpu::ActQuantParams p;
+  p.scheme = sch;
+  p.zp = z_got.data();
   p.x = x.data();
   p.dtype = dtype;
   p.m = m, p.k = k, p.group_size = group;
@@ -102,10 +123,12 @@ void expect_same_as_reference(const Level& level, DType dtype, int64_t m, int64_
   p.q = q.data(), p.scale = s.data(), p.gsum = sums.data();
   ASSERT_TRUE(level.kernel(p, 0, m));
   const std::string what = std::string(level.name) + " " + dtype_name(dtype) + " m=" + std::to_string(m) +
-                           " k=" + std::to_string(k) + " group=" + std::to_string(group) + (permuted ? " act-order" : "");
+                           " k=" + std::to_string(k) + " group=" + std::to_string(group) + (permuted ? " act-order" : "") +
+                           " scheme=" + std::to_string(scheme);
   EXPECT_EQ(q, q_want) << what;
   EXPECT_EQ(0, std::memcmp(s.data(), s_ref.data(), s.size() * 4)) << what;
   EXPECT_EQ(sums, sums_want) << what;
+  EXPECT_EQ(z_got, zp) << what;
 }
 
 TEST(CpuActQuant, VectorLevelsEqualTheReference) {
@@ -116,7 +139,8 @@ TEST(CpuActQuant, VectorLevelsEqualTheReference) {
     for (DType dtype : {DType::f16, DType::bf16, DType::f32})
       for (auto [m, k, group] : {std::tuple<int64_t, int64_t, int64_t>{1, 32, 32}, {6, 4096, 128}, {6, 40, 40}, {5, 1024, 1024},
                                  {3, 136, 136}, {4, 96, 32}, {2, 264, 264}, {7, 256, 64}})
-        for (bool permuted : {false, true}) expect_same_as_reference(level, dtype, m, k, group, permuted);
+        for (bool permuted : {false, true})
+          for (int scheme = 0; scheme < 4; ++scheme) expect_same_as_reference(level, dtype, m, k, group, permuted, scheme);
   }
   if (ran == 0) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2+F16C (" << cpu_features().summary() << ")";
 }

@@ -19,6 +19,11 @@ struct Layer {
   std::vector<int32_t> g_idx;  // [K] or empty
   std::vector<float> bias;     // [N] or empty
   Tensor scales_t, bias_t;
+  // Activation scheme: dynamic per token (symmetric unless act_asymmetric), or
+  // static with input_scale > 0 and input_zero_point.
+  bool act_asymmetric = false;
+  float input_scale = 0.0f;
+  int32_t input_zero_point = 0;
 
   int64_t g() const { return group == -1 ? k : group; }
   int64_t groups() const { return k / g(); }
@@ -49,15 +54,33 @@ struct Layer {
     if (!zp.empty()) lw.zero_points = TensorView(zp.data(), DType::i8, {n, groups()});
     if (!g_idx.empty()) lw.g_idx = TensorView(g_idx.data(), DType::i32, {k});
     if (!bias.empty()) lw.bias = bias_t.view();
+    lw.act_symmetric = !act_asymmetric;
+    if (input_scale > 0) lw.input_scale = TensorView(const_cast<float*>(&input_scale), DType::f32, {1});
+    if (input_zero_point != 0)
+      lw.input_zero_point = TensorView(const_cast<int32_t*>(&input_zero_point), DType::i32, {1});
     return lw;
   }
 
-  // y = s_m * sum_k q[m,k] * (w[n,k] - zp[n, group(k)]) * S[n, group(k)] + bias, in fp64,
-  // from the library's activation quantization (tested on its own).
+  // y = s_m * sum_k (q[m,k] - z_m) * (w[n,k] - zp[n, group(k)]) * S[n, group(k)] + bias,
+  // in fp64, from the library's activation quantization ops (tested on their own).
   std::vector<double> expected(const Tensor& x2d) const {
     const int64_t m = x2d.shape()[0];
-    Tensor q(DType::i8, {m, k}), s(DType::f32, {m}), z(DType::i32, {m});
-    EXPECT_TRUE(quantize_per_token_int8(x2d.view(), q.view(), s.view(), z.view()).is_ok());
+    const bool unsigned_q = act_asymmetric && input_scale == 0;
+    Tensor q(unsigned_q ? DType::u8 : DType::i8, {m, k}), s(DType::f32, {m}), z(DType::i32, {m});
+    if (input_scale > 0) {
+      EXPECT_TRUE(quantize_per_tensor_int8(x2d.view(), TensorView(const_cast<float*>(&input_scale), DType::f32, {1}),
+                                           TensorView(const_cast<int32_t*>(&input_zero_point), DType::i32, {1}),
+                                           q.view())
+                      .is_ok());
+      for (int64_t r = 0; r < m; ++r) s.data_as<float>()[r] = input_scale, z.data_as<int32_t>()[r] = input_zero_point;
+    } else {
+      ActQuantOptions o;
+      o.symmetric = !unsigned_q;
+      EXPECT_TRUE(quantize_per_token_int8(x2d.view(), q.view(), s.view(), z.view(), {}, o).is_ok());
+    }
+    auto q_at = [&](int64_t i) -> double {
+      return (unsigned_q ? q.data_as<uint8_t>()[i] : q.data_as<int8_t>()[i]) - z.data_as<int32_t>()[i / k];
+    };
     std::vector<double> y(static_cast<size_t>(m * n));
     for (int64_t r = 0; r < m; ++r)
       for (int64_t c = 0; c < n; ++c) {
@@ -65,7 +88,7 @@ struct Layer {
         for (int64_t i = 0; i < k; ++i) {
           const int64_t gi = group_of(i);
           const double wv = w[c * k + i] - (zp.empty() ? 0 : zp[c * groups() + gi]);
-          acc += q.data_as<int8_t>()[r * k + i] * wv * scales[c * groups() + gi];
+          acc += q_at(r * k + i) * wv * scales[c * groups() + gi];
         }
         y[r * n + c] = s.data_as<float>()[r] * acc + (bias.empty() ? 0.0 : bias[c]);
       }
@@ -98,6 +121,77 @@ TEST(Linear, ForwardMatchesFp64ForEveryConfiguration) {
       }
     }
   }
+}
+
+// Each activation scheme (dynamic asymmetric, static with and without a zero
+// point) on its own and with every weight extension, on both CPU backends.
+TEST(Linear, ActivationSchemesMatchFp64) {
+  std::mt19937 rng(27);
+  for (const char* backend : {"reference", "cpu"})
+    for (int scheme = 1; scheme < 4; ++scheme)
+      for (int64_t group : {-1, 64})
+        for (int variant : {0, 7}) {
+          if (group == -1 && (variant & 2)) continue;
+          Layer layer(40, 192, group, rng, variant & 1, variant & 2, variant & 4);
+          layer.act_asymmetric = scheme != 2;
+          if (scheme >= 2) layer.input_scale = 0.0173f;  // |x| up to 2: some values clamp
+          if (scheme == 3) layer.input_zero_point = -37;
+          LinearOptions opt;
+          opt.backend = backend;
+          auto lin = W4A8Linear::create(layer.weights(), opt);
+          ASSERT_TRUE(lin.is_ok()) << lin.status().to_string();
+          for (DType dt : {DType::f16, DType::bf16})
+            for (int64_t m : {1, 4, 19}) {
+              // Shifted activations (mostly positive), where an asymmetric scheme pays off.
+              Tensor x = test::to_tensor(test::random_floats(m * layer.k, rng, -0.5f, 2.0f), dt, {m, layer.k});
+              auto y = lin->forward(x.view());
+              ASSERT_TRUE(y.is_ok()) << y.status().to_string();
+              const double bound = dt == DType::bf16 ? 4e-3 : 1e-3;
+              EXPECT_LT(test::relative_error(test::to_floats(*y), layer.expected(x)), bound)
+                  << backend << " scheme " << scheme << " group " << group << " variant " << variant << " "
+                  << dtype_name(dt) << " m=" << m;
+            }
+        }
+}
+
+TEST(Linear, BadActivationSchemesAreRejected) {
+  std::mt19937 rng(28);
+  Layer layer(8, 64, 32, rng);
+  LinearWeights lw = layer.weights();
+  const float bad_scales[] = {0.0f, -1.0f, NAN, INFINITY};
+  for (float s : bad_scales) {
+    lw.input_scale = TensorView(const_cast<float*>(&s), DType::f32, {1});
+    EXPECT_EQ(W4A8Linear::create(lw).status().code(), StatusCode::invalid_argument) << s;
+  }
+  const float good = 0.05f;
+  lw.input_scale = TensorView(const_cast<float*>(&good), DType::f32, {});
+  EXPECT_TRUE(W4A8Linear::create(lw).is_ok()) << "a 0-dim scale is one value";
+  int32_t zp = 5;
+  lw.input_zero_point = TensorView(&zp, DType::i32, {1});
+  EXPECT_EQ(W4A8Linear::create(lw).status().message(),
+            "input_zero_point is 5 but act_symmetric is true; set act_symmetric = false for a static zero point");
+  lw.act_symmetric = false;
+  EXPECT_TRUE(W4A8Linear::create(lw).is_ok());
+  zp = 200;
+  EXPECT_EQ(W4A8Linear::create(lw).status().message(), "input_zero_point: 200 is outside the int8 range -128..127");
+  const float two[2] = {0.1f, 0.2f};
+  lw.input_scale = TensorView(const_cast<float*>(two), DType::f32, {2});
+  EXPECT_EQ(W4A8Linear::create(lw).status().message(), "input_scale: expected shape [1], got [2]");
+  lw = layer.weights();
+  zp = 0;
+  lw.input_zero_point = TensorView(&zp, DType::i32, {1});
+  EXPECT_EQ(W4A8Linear::create(lw).status().message(),
+            "input_zero_point is given without input_scale; a static zero point needs its scale");
+  // The seed's rules refuse both extensions with their own reasons.
+  LinearConfig c;
+  c.in_features = c.out_features = 64;
+  c.seed_rules = true;
+  c.act_static = true;
+  EXPECT_EQ(can_implement(c).message(),
+            "W4A8Int only supports dynamic per-token activation quantization, not static scales");
+  c.act_static = false;
+  c.act_asymmetric = true;
+  EXPECT_EQ(can_implement(c).message(), "W4A8Int only supports symmetric activation quantization");
 }
 
 TEST(Linear, PackedAndUnpackedWeightsGiveIdenticalResults) {
@@ -226,6 +320,12 @@ TEST(Linear, EveryCpuKernelLevelGivesIdenticalOutputs) {
   for (int64_t group : {-1, 32, 128})
     for (int variant = 0; variant < 8; ++variant) {
       Layer layer(72, 384, group, rng, variant & 1, variant & 2, variant & 4);
+      // Every activation scheme meets several weight variants: 0 dynamic, 1
+      // dynamic asymmetric, 2 static, 3 static with a zero point.
+      const int scheme = (variant + variant / 2) % 4;
+      layer.act_asymmetric = scheme == 1 || scheme == 3;
+      if (scheme >= 2) layer.input_scale = 0.031f;
+      if (scheme == 3) layer.input_zero_point = 11;
       LinearOptions opt;
       opt.backend = "cpu";
       auto lin = W4A8Linear::create(layer.weights(), opt);
@@ -242,7 +342,8 @@ TEST(Linear, EveryCpuKernelLevelGivesIdenticalOutputs) {
           }
           for (size_t i = 0; i + 1 < outs.size(); ++i)
             EXPECT_EQ(0, std::memcmp(outs[i].data(), outs.back().data(), outs.back().nbytes()))
-                << levels[i] << " vs generic, group " << group << " variant " << variant << " " << dtype_name(dt)
+                << levels[i] << " vs generic, group " << group << " variant " << variant << " scheme " << scheme << " "
+                << dtype_name(dt)
                 << " m=" << m;
         }
     }

@@ -46,6 +46,46 @@ inline std::vector<float> to_floats(const Tensor& t) {
   return v;
 }
 
+// Builds `w` on every backend available here (the GPU ones included when a
+// GPU is present) and checks each forward against the reference backend's.
+inline void expect_every_backend_runs(const LinearWeights& w, DType act, int64_t tokens, uint32_t seed) {
+  LinearOptions ref_opt;
+  ref_opt.backend = "reference";
+  ref_opt.act_type = act;
+  auto ref = W4A8Linear::create(w, ref_opt);
+  ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+  std::mt19937 rng(seed);
+  const int64_t k = ref->in_features(), n = ref->out_features();
+  Tensor x(act, {tokens, k});
+  for (int64_t i = 0; i < tokens * k; ++i) store_from_float(x.view(), i, random_floats(1, rng, -1.0f, 2.0f)[0]);
+  auto want = ref->forward(x.view());
+  ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+  double den = 0;
+  for (int64_t i = 0; i < tokens * n; ++i) den += std::pow(load_as_float(want->view(), i), 2);
+  int ran = 0;
+  for (const BackendInfo& b : list_backends()) {
+    if (!b.available || b.name == "reference") continue;
+    SCOPED_TRACE("backend " + b.name);
+    LinearOptions opt;
+    opt.backend = b.name;
+    opt.act_type = act;
+    auto lin = W4A8Linear::create(w, opt);
+    ASSERT_TRUE(lin.is_ok()) << lin.status().to_string();
+    Tensor xd = x.to(lin->device()).value();
+    Tensor yd = Tensor::empty(act, {tokens, n}, lin->device()).value();
+    ASSERT_TRUE(lin->forward(xd.view(), yd.view()).is_ok());
+    ASSERT_TRUE(lin->poll_errors().is_ok());
+    const Tensor y = yd.to(Device::cpu()).value();
+    double num = 0;
+    for (int64_t i = 0; i < tokens * n; ++i)
+      num += std::pow(load_as_float(y.view(), i) - load_as_float(want->view(), i), 2);
+    // The same integers; fp32 sums in another order and output roundings only.
+    EXPECT_LT(std::sqrt(num / std::max(den, 1e-30)), act == DType::bf16 ? 8e-3 : 2e-3);
+    ++ran;
+  }
+  EXPECT_GE(ran, 1) << "the cpu backend is always available";
+}
+
 using oracle::Oracle;
 using oracle::relative_error;
 using oracle::spec_pack;

@@ -196,6 +196,8 @@ struct LayerInfo {
   int64_t group_size = -1;
   std::string scale_dtype;           // "F16", ... or "" for dense layers
   bool zero_points = false, g_idx = false, bias = false;
+  bool act_static = false;           // input_scale (static per-tensor activations)
+  bool act_asymmetric = false;       // activation zero points (dynamic, or a static input_zero_point)
   Status runnable;                   // ok, or why this project cannot run it
 };
 
@@ -208,6 +210,10 @@ struct LoadedLayer {
   Tensor g_idx;                      // [K] int32, or undefined
   Tensor bias;                       // [N], or undefined
   int64_t group_size = -1;
+  // Activations: dynamic per token unless input_scale is defined (static per
+  // tensor, [1] as stored); input_zero_point [1] int32 or undefined (0).
+  bool act_symmetric = true;
+  Tensor input_scale, input_zero_point;
   LinearWeights weights() const;     // views for W4A8Linear::create
 };
 

@@ -23,6 +23,8 @@ struct LinearConfig {
   WeightType weight_type = WeightType::int4;
   bool zero_points = false;  // asymmetric weights (an extension of the seed)
   bool has_g_idx = false;    // act-order (an extension of the seed)
+  bool act_asymmetric = false;  // activations with a zero point (an extension of the seed)
+  bool act_static = false;      // one calibrated per-tensor activation scale (an extension of the seed)
   // Apply the seed's rules only: no extensions, fp16/bf16 activations only.
   bool seed_rules = false;
 };
@@ -42,6 +44,20 @@ struct LinearWeights {
   TensorView zero_points;  // optional [N, G] int8 in -8..7 (compressed-tensors' zero points)
   TensorView g_idx;        // optional [K] int32/int64: the group of input column k
   TensorView bias;         // optional [N] f16/bf16/f32
+
+  // How activations are quantized (SPEC.md). The seed's scheme, and the
+  // default: dynamic per-token symmetric int8. act_symmetric = false: dynamic
+  // per-token asymmetric (uint8 with a zero point per token).
+  bool act_symmetric = true;
+  // Static activations (an extension): a calibrated per-tensor scale ([1] or
+  // [], f16/bf16/f32, finite and > 0, widened to fp32 exactly) replaces the
+  // per-token maximum, with an optional zero point ([1] or [], int8/int32 in
+  // -128..127; absent means 0, and a nonzero one needs act_symmetric = false):
+  //   q = clamp(round_half_even(x / input_scale + input_zero_point), -128, 127)
+  // and the GEMM uses q - input_zero_point (compressed-tensors' input_scale /
+  // input_zero_point with dynamic: false).
+  TensorView input_scale;
+  TensorView input_zero_point;
 };
 
 struct LinearOptions {

@@ -38,6 +38,17 @@ Status quantize_per_token_int8(const TensorView& x, const TensorView& q, const T
                                const TensorView& zero_point, const TensorView& group_sums = {},
                                const ActQuantOptions& options = {});
 
+// ---- Static per-tensor activation quantization (an extension) -----------
+// x: [M, K] f16/bf16/f32 on the CPU or a GPU. scale: [1] or [] f16/bf16/f32,
+// finite and > 0, on the CPU (a calibrated value, widened to fp32 exactly).
+// zero_point: undefined (0) or [1] / [] int8/int32 in -128..127, on the CPU.
+// q: [M, K] int8 = clamp(round_half_even(x / scale + zero_point), -128, 127),
+// the division in fp32. group_sums as in quantize_per_token_int8. The GEMM
+// then takes A_scale = scale and A_zp = zero_point ([1], per tensor). NaN or
+// Inf in x is an error naming the first row (q may be partly written).
+Status quantize_per_tensor_int8(const TensorView& x, const TensorView& scale, const TensorView& zero_point,
+                                const TensorView& q, const TensorView& group_sums = {}, int64_t group_size = -1);
+
 // ---- Float weights -> int4 (compressed-tensors' round-to-nearest rule) ----
 // w: [N, K] f16/bf16/f32. values: [N, K] int8; scales: [N, G] f16/bf16/f32
 // (G = K/group_size, or 1 for group_size -1); zero_points: [N, G] int8, only

@@ -32,6 +32,10 @@ Status can_implement(const LinearConfig& c) {
     return unsupported("W4A8Int only supports symmetric weight quantization");
   if (c.has_g_idx && c.seed_rules)
     return unsupported("W4A8Int does not support act-order (g_idx) weights");
+  if (c.act_static && c.seed_rules)
+    return unsupported("W4A8Int only supports dynamic per-token activation quantization, not static scales");
+  if (c.act_asymmetric && c.seed_rules)
+    return unsupported("W4A8Int only supports symmetric activation quantization");
   if (c.group_size != -1 && (c.group_size <= 0 || c.group_size % 32 != 0)) {
     return unsupported("Group size (" + std::to_string(c.group_size) +
                        ") not supported by W4A8Int, must be a multiple of 32");

@@ -1,9 +1,11 @@
 #include "core/quantized_weight.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
+#include "core/int4.h"
 #include "core/validate.h"
 #include "w4a8/ops.h"
 
@@ -36,7 +38,56 @@ Result<std::vector<int32_t>> perm_from_group_index(const TensorView& g_idx, int6
   std::stable_sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) { return gi[a] < gi[b]; });
   return perm;
 }
+
+// The activation scheme from LinearWeights' act_symmetric / input_scale / input_zero_point.
+Result<ActQuantScheme> act_scheme_of(const LinearWeights& w) {
+  ActQuantScheme s;
+  s.symmetric = w.act_symmetric;
+  if (!w.input_scale.defined()) {
+    if (w.input_zero_point.defined())
+      return invalid_argument("input_zero_point is given without input_scale; a static zero point needs its scale");
+    return s;
+  }
+  s.is_static = true;
+  W4A8_RETURN_IF_ERROR(w.input_scale.rank() == 0 ? check_view(w.input_scale, "input_scale", kFloats, {})
+                                                  : check_view(w.input_scale, "input_scale", kFloats, {1}));
+  s.scale = load_as_float(w.input_scale, 0);
+  if (!std::isfinite(s.scale) || !(s.scale > 0.0f))
+    return invalid_argument("input_scale: " + std::to_string(s.scale) + " is not a finite positive scale");
+  if (w.input_zero_point.defined()) {
+    const TensorView& z = w.input_zero_point;
+    W4A8_RETURN_IF_ERROR(z.rank() == 0 ? check_view(z, "input_zero_point", {DType::i8, DType::i32}, {})
+                                       : check_view(z, "input_zero_point", {DType::i8, DType::i32}, {1}));
+    const int64_t v = z.dtype() == DType::i8 ? z.data_as<const int8_t>()[0] : z.data_as<const int32_t>()[0];
+    if (v < -128 || v > 127)
+      return invalid_argument("input_zero_point: " + std::to_string(v) + " is outside the int8 range -128..127");
+    s.zero_point = static_cast<int32_t>(v);
+  }
+  if (s.zero_point != 0 && w.act_symmetric)
+    return invalid_argument("input_zero_point is " + std::to_string(s.zero_point) +
+                            " but act_symmetric is true; set act_symmetric = false for a static zero point");
+  return s;
+}
 }  // namespace
+
+Tensor dequantized_row_sums(const QuantizedWeight& w) {
+  Tensor out(DType::f32, {w.n});
+  const int64_t words = w.k / 8;
+  for (int64_t r = 0; r < w.n; ++r) {
+    double sum = 0;
+    for (int64_t g = 0; g < w.num_groups; ++g) {
+      const int32_t zp = w.zero_points.defined()
+                             ? nibble(w.zero_points.data_as<const int32_t>()[g * (w.n / 8) + r / 8], static_cast<int>(r % 8))
+                             : kInt4Offset;
+      int64_t s = 0;
+      for (int64_t kk = g * w.group_size; kk < (g + 1) * w.group_size; ++kk)
+        s += nibble(w.packed.data_as<const int32_t>()[r * words + kk / 8], static_cast<int>(kk % 8)) - zp;
+      sum += static_cast<double>(w.scales.data_as<const float>()[g * w.n + r]) * static_cast<double>(s);
+    }
+    out.data_as<float>()[r] = static_cast<float>(sum);
+  }
+  return out;
+}
 
 Result<QuantizedWeight> make_quantized_weight(const LinearWeights& w) {
   QuantizedWeight q;
@@ -58,6 +109,11 @@ Result<QuantizedWeight> make_quantized_weight(const LinearWeights& w) {
   cfg.act_type = DType::f16;  // the activation dtype is checked by the caller
   cfg.zero_points = w.zero_points.defined();
   cfg.has_g_idx = w.g_idx.defined();
+  auto act = act_scheme_of(w);
+  W4A8_RETURN_IF_ERROR(act.status());
+  q.act = *act;
+  cfg.act_static = q.act.is_static;
+  cfg.act_asymmetric = q.act.has_zero_point();
   W4A8_RETURN_IF_ERROR(can_implement(cfg));
   q.group_size = w.group_size == -1 ? q.k : w.group_size;
   q.num_groups = q.k / q.group_size;
@@ -114,6 +170,7 @@ Result<QuantizedWeight> make_quantized_weight(const LinearWeights& w) {
     q.bias = Tensor(DType::f32, {n});
     for (int64_t r = 0; r < n; ++r) q.bias.data_as<float>()[r] = load_as_float(w.bias, r);
   }
+  if (q.act.has_zero_point()) q.row_sums = dequantized_row_sums(q);
   return q;
 }
 
@@ -125,6 +182,8 @@ LinearConfig config_of(const QuantizedWeight& w, DType act_type) {
   c.act_type = act_type;
   c.zero_points = w.zero_points.defined();
   c.has_g_idx = w.perm.defined();
+  c.act_static = w.act.is_static;
+  c.act_asymmetric = w.act.has_zero_point();
   return c;
 }
 

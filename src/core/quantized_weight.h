@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "core/act_quant_rule.h"
 #include "w4a8/linear.h"
 #include "w4a8/tensor.h"
 
@@ -19,7 +20,16 @@ struct QuantizedWeight {
   Tensor zero_points;      // [G, N/8] i32 packed unsigned zero points, or undefined (constant 8)
   Tensor perm;             // [K] i32: activation column feeding GEMM column k, or undefined
   Tensor bias;             // [N] f32, or undefined
+  ActQuantScheme act;      // how the layer's activations are quantized
+  // [N] f32: sum over k of the dequantized weight, S[grp(k), n] * (w[n,k] - zp):
+  // an activation zero point z adds -z * row_sums[n] to the group-scaled sum,
+  // so fast kernels take it in their epilogue. Defined when act.has_zero_point().
+  Tensor row_sums;
 };
+
+// row_sums for `w` (packed, scales and zero points already set), summed in
+// fp64 and rounded once, so every backend uses the same values.
+Tensor dequantized_row_sums(const QuantizedWeight& w);
 
 // Validates `w` (shapes, value ranges, finite scales, equal-size act-order
 // groups) and builds the canonical form. Nothing is kept from the views.

@@ -25,5 +25,7 @@ inline float round_to_dtype(float v, DType dtype) {
 inline constexpr float kMinActScale = 1e-5f;
 inline constexpr float kSymActQmax = 127.0f;
 inline constexpr float kAsymActRange = 255.0f;
+// The largest asymmetric activation zero point (the largest float below 2^31).
+inline constexpr float kMaxActZeroPoint = 2147483520.0f;
 
 }  // namespace w4a8::detail

@@ -90,6 +90,8 @@ struct CpuWeight final : PreparedWeight {
   std::vector<uint8_t> zp;      // [tiles][groups][16], or empty (8)
   std::vector<float> bias;      // [n] or empty
   std::vector<int32_t> perm;    // [k] or empty
+  detail::ActQuantScheme act;
+  std::vector<float> row_sums;  // [n] when act has a zero point (QuantizedWeight::row_sums), else empty
 };
 
 // Quantized activations in GEMM column order, with their group sums, and the
@@ -98,11 +100,13 @@ struct CpuWeight final : PreparedWeight {
 struct Workspace {
   std::vector<int8_t> q, q_packed;
   std::vector<float> scale;
+  std::vector<int32_t> zp;  // of the stored (signed) q, when the activations have zero points
   std::vector<int32_t> gsum;
   std::vector<float> y;
   void size_for(int64_t m, int64_t k, int64_t groups, int64_t n) {
     q.resize(static_cast<size_t>(m * k));
     scale.resize(static_cast<size_t>(m));
+    zp.resize(static_cast<size_t>(m));
     gsum.resize(static_cast<size_t>(m * groups));
     y.resize(static_cast<size_t>(m * n));
   }
@@ -126,7 +130,14 @@ void gather_and_sum(const CpuWeight& w, int64_t m, Workspace& a) {
     for (int64_t j = 0; j < w.k; ++j) a.gsum[r * w.groups + j / w.group_size] += a.q[r * w.k + j];
 }
 
-// Per-token symmetric quantization into the workspace, in GEMM column order.
+// Uint8 activations (0..255) as the kernels store them: q - 128, and their
+// zero points moved by the same 128, so every product (q - z) is unchanged.
+void to_signed_storage(int8_t* q, int64_t count, int32_t* zp, int64_t rows) {
+  for (int64_t i = 0; i < count; ++i) q[i] = static_cast<int8_t>(static_cast<uint8_t>(q[i]) ^ 0x80u);
+  for (int64_t r = 0; r < rows; ++r) zp[r] -= 128;
+}
+
+// The layer's activation quantization into the workspace, in GEMM column order.
 Status quantize(const CpuWeight& w, const TensorView& x, Workspace& a) {
   const int64_t m = x.size(0);
   const KernelChoice& kc = kernel_choice();
@@ -139,19 +150,22 @@ Status quantize(const CpuWeight& w, const TensorView& x, Workspace& a) {
     p.group_size = w.group_size;
     p.perm = w.perm.empty() ? nullptr : w.perm.data();
     p.q = a.q.data();
+    p.scheme = w.act;
     p.scale = a.scale.data();
+    p.zp = a.zp.data();
     p.gsum = a.gsum.data();
     std::atomic<bool> finite{true};
     detail::parallel_for(m, std::max<int64_t>(1, 8192 / w.k), [&](int64_t b, int64_t e) {
       if (!kc.quantize(p, b, e)) finite = false;
     });
     if (finite) return Status::ok();
-    // A NaN or Inf: the reference below names it.
+    // A NaN or Inf (or an unfit zero point): the reference below names it.
   }
-  std::vector<int32_t> zp(static_cast<size_t>(m));
-  W4A8_RETURN_IF_ERROR(ref::quantize_per_token(x, true, w.k, TensorView(a.q.data(), DType::i8, {m, w.k}),
-                                               TensorView(a.scale.data(), DType::f32, {m}),
-                                               TensorView(zp.data(), DType::i32, {m}), {}));
+  const bool unsigned_q = !w.act.is_static && !w.act.symmetric;
+  W4A8_RETURN_IF_ERROR(ref::quantize_rows(x, w.act, w.k, TensorView(a.q.data(), unsigned_q ? DType::u8 : DType::i8, {m, w.k}),
+                                          TensorView(a.scale.data(), DType::f32, {m}),
+                                          TensorView(a.zp.data(), DType::i32, {m}), {}));
+  if (unsigned_q) to_signed_storage(a.q.data(), m * w.k, a.zp.data(), m);
   gather_and_sum(w, m, a);
   return Status::ok();
 }
@@ -177,6 +191,10 @@ Status run(const CpuWeight& w, Workspace& a, int64_t m, const TensorView& out) {
   }
   p.m = m;
   p.a_scale = a.scale.data();
+  if (!w.row_sums.empty()) {
+    p.a_zp = a.zp.data();
+    p.row_sums = w.row_sums.data();
+  }
   p.gsum = a.gsum.data();
   p.y = a.y.data();
   // Work in pairs of tiles (the VNNI micro-kernel's width); each thread
@@ -215,6 +233,9 @@ std::unique_ptr<CpuWeight> build(const detail::QuantizedWeight& qw) {
   }
   if (qw.bias.defined()) w->bias.assign(qw.bias.data_as<const float>(), qw.bias.data_as<const float>() + qw.n);
   if (qw.perm.defined()) w->perm.assign(qw.perm.data_as<const int32_t>(), qw.perm.data_as<const int32_t>() + qw.k);
+  w->act = qw.act;
+  if (qw.row_sums.defined())
+    w->row_sums.assign(qw.row_sums.data_as<const float>(), qw.row_sums.data_as<const float>() + qw.n);
   return w;
 }
 
@@ -241,13 +262,9 @@ class CpuBackend final : public Backend {
     return run(w, a, m, y);
   }
 
-  // The op: weights repacked on every call. Asymmetric (uint8) activations do
-  // not fit vpdpbusd's signed operand: those calls run the reference GEMM.
+  // The op: weights repacked on every call. Uint8 activations are stored
+  // signed (q - 128, zero point - 128) like the layer's.
   Status gemm(const detail::GemmArgs& g, void*) const override {
-    if (g.a.dtype() != DType::i8 || g.a_zp.defined()) {
-      ref::gemm(g);
-      return Status::ok();
-    }
     detail::QuantizedWeight qw;
     qw.n = g.n;
     qw.k = g.k;
@@ -275,11 +292,16 @@ class CpuBackend final : public Backend {
       qw.perm = Tensor(DType::i32, {g.k});
       for (int64_t i = 0; i < g.k; ++i) qw.perm.data_as<int32_t>()[i] = static_cast<int32_t>(g.perm_at(i));
     }
+    if (g.a_zp.defined()) qw.row_sums = detail::dequantized_row_sums(qw);
     const auto w = build(qw);
     Workspace& a = workspace();
     a.size_for(g.m, g.k, g.num_groups, g.n);
     std::copy(g.a.data_as<const int8_t>(), g.a.data_as<const int8_t>() + g.m * g.k, a.q.begin());
-    for (int64_t r = 0; r < g.m; ++r) a.scale[r] = g.a_scale_at(r);
+    for (int64_t r = 0; r < g.m; ++r) {
+      a.scale[r] = g.a_scale_at(r);
+      a.zp[r] = g.a_zp_at(r);
+    }
+    if (g.a.dtype() == DType::u8) to_signed_storage(a.q.data(), g.m * g.k, a.zp.data(), g.m);
     gather_and_sum(*w, g.m, a);
     return run(*w, a, g.m, g.out);
   }
@@ -287,27 +309,29 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-Status quantize_per_token_symmetric(const TensorView& x, const TensorView& q, const TensorView& scale,
-                                    const TensorView& zero_point, const TensorView& group_sums, int64_t group_size) {
+Status quantize_activations(const TensorView& x, const detail::ActQuantScheme& scheme, const TensorView& q,
+                            const TensorView& scale, const TensorView& zero_point, const TensorView& group_sums,
+                            int64_t group_size) {
   const KernelChoice& kc = kernel_choice();
   const int64_t m = x.size(0), k = x.size(1);
+  const bool unsigned_q = q.dtype() == DType::u8;
+  // Outputs the caller did not ask for (a static scheme's scale and zero point) go to scratch.
+  std::vector<float> scale_f32(static_cast<size_t>(m));
+  std::vector<int32_t> zp(static_cast<size_t>(m)), sums;
+  const TensorView scale_out = scale.defined() ? scale : TensorView(scale_f32.data(), DType::f32, {m});
+  const TensorView zp_out = zero_point.defined() ? zero_point : TensorView(zp.data(), DType::i32, {m});
   if (!kc.quantize || m == 0 || k == 0)
-    return ref::quantize_per_token(x, true, group_size, q, scale, zero_point, group_sums);
-  std::vector<float> scale_f32;
-  std::vector<int32_t> sums;
+    return ref::quantize_rows(x, scheme, group_size, q, scale_out, zp_out, group_sums);
   ActQuantParams p;
   p.x = x.data();
   p.dtype = x.dtype();
   p.m = m;
   p.k = k;
   p.group_size = group_size;
-  p.q = q.data_as<int8_t>();
-  if (scale.dtype() == DType::f32) {
-    p.scale = scale.data_as<float>();
-  } else {
-    scale_f32.resize(static_cast<size_t>(m));
-    p.scale = scale_f32.data();
-  }
+  p.scheme = scheme;
+  p.q = static_cast<int8_t*>(q.data());
+  p.scale = scale_f32.data();
+  p.zp = zp.data();
   if (group_sums.defined()) {
     p.gsum = group_sums.data_as<int32_t>();
   } else {
@@ -318,10 +342,16 @@ Status quantize_per_token_symmetric(const TensorView& x, const TensorView& q, co
   detail::parallel_for(m, std::max<int64_t>(1, 8192 / k), [&](int64_t b, int64_t e) {
     if (!kc.quantize(p, b, e)) finite = false;
   });
-  if (!finite) return ref::quantize_per_token(x, true, group_size, q, scale, zero_point, group_sums);
+  if (!finite) return ref::quantize_rows(x, scheme, group_size, q, scale_out, zp_out, group_sums);
+  if (unsigned_q) {  // the kernels store q - 128 (act_quant_kernels.h): back to 0..255
+    for (int64_t i = 0; i < m * k; ++i) p.q[i] = static_cast<int8_t>(static_cast<uint8_t>(p.q[i]) ^ 0x80u);
+    for (int64_t r = 0; r < m; ++r) zp[r] += 128;
+    if (group_sums.defined())
+      for (int64_t i = 0; i < m * (k / group_size); ++i) p.gsum[i] += 128 * static_cast<int32_t>(group_size);
+  }
   for (int64_t r = 0; r < m; ++r) {
-    if (!scale_f32.empty()) store_from_float(scale, r, scale_f32[r]);  // exact: already rounded to x's dtype
-    zero_point.data_as<int32_t>()[r] = 0;
+    if (scale.defined()) store_from_float(scale, r, scale_f32[r]);  // exact: dynamic scales are already rounded
+    if (zero_point.defined()) zero_point.data_as<int32_t>()[r] = zp[r];
   }
   return Status::ok();
 }

@@ -13,11 +13,14 @@ namespace w4a8::cpu {
 
 const Backend& cpu_backend();
 
-// quantize_per_token_int8 (symmetric) on the current kernel level: the
-// vector quantizer where there is one, else the reference. Inputs are
-// validated by the caller. On a NaN/Inf the reference reports it; rows
-// before the offending one may already hold their (correct) results.
-Status quantize_per_token_symmetric(const TensorView& x, const TensorView& q, const TensorView& scale,
-                                    const TensorView& zero_point, const TensorView& group_sums, int64_t group_size);
+// The public quantization ops on the current kernel level: the vector
+// quantizer where there is one, else the reference. Inputs are validated by
+// the caller; q is uint8 for a dynamic asymmetric scheme, else int8; scale
+// and zero_point ([M]) may be undefined (a static scheme's are known). On a
+// NaN/Inf the reference reports it; rows before the offending one may
+// already hold their (correct) results.
+Status quantize_activations(const TensorView& x, const detail::ActQuantScheme& scheme, const TensorView& q,
+                            const TensorView& scale, const TensorView& zero_point, const TensorView& group_sums,
+                            int64_t group_size);
 
 }  // namespace w4a8::cpu

@@ -1,6 +1,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <string>
+
 #include "cuda/act_quant.cuh"
 #include "cuda/common/cuda_status.h"
 #include "cuda/common/k_order.cuh"
@@ -81,14 +83,47 @@ __device__ __forceinline__ void finish_row(int8_t* q, int k, int ldq, const int3
   for (int g = threadIdx.x; g < groups && gsum_out; g += kThreads) gsum_out[g] = gsum_smem[g];
 }
 
-__device__ __forceinline__ int quantize_one(float v, float s) {
-  return max(-128, min(127, __float2int_rn(__fdiv_rn(v, s))));
+// One row's rule (core/act_quant_rule.h): q = clamp(rhe(x / s + z), lo, hi)
+// - shift, and the zero point of the stored q.
+struct RowRule {
+  float s, z;
+  int lo, hi, shift;
+  int zp_out;
+};
+
+__device__ __forceinline__ int quantize_one(float v, const RowRule& r) {
+  return max(r.lo, min(r.hi, __float2int_rn(__fadd_rn(__fdiv_rn(v, r.s), r.z)))) - r.shift;
 }
 
-// One block per row. Pass 1: max |x| (and finiteness); pass 2: q and group
-// sums. kVector: 8 elements per thread step (16-byte loads, 8-byte stores,
-// one shared atomic per 8 - groups are multiples of 8); otherwise one
-// element at a time, gathering through perm (act-order) when given.
+// Finds the row's statistics, one block per row. kVector: 8 elements per
+// thread step (16-byte loads); otherwise one at a time.
+template <typename T, bool kVector>
+__device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, float& amax, float& mn, float& mx,
+                                          bool& finite) {
+  auto take = [&](float v) {
+    finite &= isfinite(v);
+    amax = fmaxf(amax, fabsf(v));
+    mn = fminf(mn, v);
+    mx = fmaxf(mx, v);
+  };
+  if constexpr (kVector) {
+    for (int i = threadIdx.x * 8; i < p.k; i += kThreads * 8) {
+      float v[8];
+      load8(x + i, v);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) take(v[e]);
+    }
+  } else {
+    for (int i = threadIdx.x; i < p.k; i += kThreads) take(to_float(x[i]));
+  }
+}
+
+// One block per row. Pass 1 (dynamic schemes only): the row's max |x| or
+// min/max, and finiteness; pass 2: q and group sums. A static scheme reads x
+// once and checks finiteness on the way. kVector: 8 elements per thread step
+// (16-byte loads, 8-byte stores, one shared atomic per 8 - groups are
+// multiples of 8); otherwise one element at a time, gathering through perm
+// (act-order) when given.
 template <typename T, bool kVector>
 __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParams p) {
   __shared__ float red[kThreads / 32];
@@ -101,38 +136,45 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
   for (int g = threadIdx.x; g < p.groups; g += kThreads) gsum[g] = 0;
   __syncthreads();
 
-  float amax = 0.0f;
-  bool finite = true;
-  if constexpr (kVector) {
-    for (int i = threadIdx.x * 8; i < p.k; i += kThreads * 8) {
-      float v[8];
-      load8(x + i, v);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        finite &= isfinite(v[e]);
-        amax = fmaxf(amax, fabsf(v[e]));
-      }
-    }
-  } else {
-    for (int i = threadIdx.x; i < p.k; i += kThreads) {
-      const float v = to_float(x[i]);
-      finite &= isfinite(v);
-      amax = fmaxf(amax, fabsf(v));
+  RowRule rule{p.fixed_scale, static_cast<float>(p.fixed_zp), -128, 127, 0, p.fixed_zp};
+  if (p.mode != ActMode::fixed) {
+    float amax = 0.0f, mn = INFINITY, mx = -INFINITY;
+    bool finite = true;
+    row_stats<T, kVector>(p, x, amax, mn, mx, finite);
+    if (!finite) atomicOr(&bad_row, kErrorNonFinite);
+    if (p.mode == ActMode::symmetric) {
+      amax = block_max(amax, red);  // also a barrier for bad_row
+      rule.s = round_to<T>(fmaxf(amax / 127.0f, 1e-5f));
+      rule.z = 0.0f;
+      rule.zp_out = 0;
+    } else {
+      mx = block_max(mx, red);
+      mn = -block_max(-mn, red);
+      if (p.k == 0) mn = mx = 0.0f;
+      const float sf = fmaxf(__fdiv_rn(__fsub_rn(mx, mn), 255.0f), 1e-5f);
+      const float z = -rintf(__fdiv_rn(mn, sf));  // from the fp32 scale, before rounding (SPEC.md)
+      if (!(fabsf(z) <= 2147483520.0f) && threadIdx.x == 0 && !bad_row) bad_row = kErrorZeroPointRange;
+      __syncthreads();
+      rule.s = round_to<T>(sf);
+      rule.z = z;
+      rule.lo = 0;
+      rule.hi = 255;
+      rule.shift = p.unsigned_q ? 0 : 128;
+      rule.zp_out = bad_row ? 0 : static_cast<int>(z) - rule.shift;
     }
   }
-  if (!finite) bad_row = 1;
-  amax = block_max(amax, red);  // also a barrier for bad_row
   int8_t* q = p.q + static_cast<int64_t>(row) * p.ldq;
   if (bad_row) {
     for (int i = threadIdx.x; i < p.ldq; i += kThreads) q[i] = 0;
     for (int g = threadIdx.x; g < p.groups && p.gsum; g += kThreads) p.gsum[static_cast<int64_t>(row) * p.groups + g] = 0;
     if (threadIdx.x == 0) {
       store_scale(p, row, __int_as_float(0x7fc00000));  // NaN: the row's outputs become NaN, never plausible garbage
-      atomicOr(p.error_flag, 1);
+      if (p.zp) p.zp[row] = 0;
+      atomicOr(p.error_flag, bad_row);
     }
     return;
   }
-  const float s = round_to<T>(fmaxf(amax / 127.0f, 1e-5f));
+  bool finite = true;  // checked here only for the static scheme, which has no pass 1
   if constexpr (kVector) {
     for (int i = threadIdx.x * 8; i < p.k; i += kThreads * 8) {
       float v[8];
@@ -141,7 +183,8 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
       int sum = 0;
 #pragma unroll
       for (int e = 0; e < 8; ++e) {
-        const int qi = quantize_one(v[e], s);
+        finite &= isfinite(v[e]);
+        const int qi = quantize_one(v[e], rule);
         sum += qi;
         const uint32_t byte = static_cast<uint32_t>(qi) & 0xFFu;
         if (e < 4) lo |= byte << (8 * e); else hi |= byte << (8 * (e - 4));
@@ -160,14 +203,21 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
       const int j = base + threadIdx.x;
       int qi = 0;
       if (j < p.k) {
-        qi = quantize_one(to_float(x[p.perm ? p.perm[j] : j]), s);
+        const float v = to_float(x[p.perm ? p.perm[j] : j]);
+        finite &= isfinite(v);
+        qi = quantize_one(v, rule);
         q[p.wgmma_k_order ? wgmma_k_position(j) : j] = static_cast<int8_t>(qi);
       }
       add_warp_to_group_sum(gsum, base, p.k, p.group_size, qi);
     }
   }
   finish_row(q, p.k, p.ldq, gsum, p.gsum ? p.gsum + static_cast<int64_t>(row) * p.groups : nullptr, p.groups);
-  if (threadIdx.x == 0) store_scale(p, row, s);
+  const bool row_bad = p.mode == ActMode::fixed && __syncthreads_or(!finite);
+  if (threadIdx.x == 0) {
+    store_scale(p, row, row_bad ? __int_as_float(0x7fc00000) : rule.s);
+    if (p.zp) p.zp[row] = rule.zp_out;
+    if (row_bad) atomicOr(p.error_flag, kErrorNonFinite);
+  }
 }
 
 __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParams p) {
@@ -183,6 +233,7 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
     int v = 0;
     if (j < p.k) {
       v = a[p.perm ? p.perm[j] : j];
+      if (p.a_unsigned) v = (v & 0xFF) - 128;  // uint8 0..255, read through int8: stored as a - 128
       q[p.wgmma_k_order ? wgmma_k_position(j) : j] = static_cast<int8_t>(v);
     }
     add_warp_to_group_sum(gsum, base, p.k, p.group_size, v);
@@ -197,6 +248,7 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
       default: s = static_cast<const float*>(p.a_scale)[i]; break;
     }
     p.scale[row] = s;
+    if (p.a_zp) p.zp[row] = p.a_zp[p.a_zp_numel == 1 ? 0 : row] - (p.a_unsigned ? 128 : 0);
   }
 }
 }  // namespace
@@ -226,8 +278,20 @@ cudaError_t launch_act_quant(const ActQuantParams& p, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-Status quantize_per_token_device(const TensorView& x, const TensorView& q, const TensorView& scale,
-                                 const TensorView& zero_point, const TensorView& group_sums, int64_t group_size) {
+Status status_of_error_flag(int flag, const char* when) {
+  if (flag & kErrorNonFinite)
+    return Status(StatusCode::non_finite, std::string("x: NaN or Inf in the activations") + when +
+                                              "; those rows have NaN scales (NaN outputs)");
+  if (flag & kErrorZeroPointRange)
+    return invalid_argument(std::string("x: a row") + when +
+                            " has a range too narrow for its offset: its asymmetric zero point does not fit int32 "
+                            "(NaN scale); use symmetric quantization");
+  return Status::ok();
+}
+
+Status quantize_activations_device(const TensorView& x, const detail::ActQuantScheme& scheme, const TensorView& q,
+                                   const TensorView& scale, const TensorView& zero_point,
+                                   const TensorView& group_sums, int64_t group_size) {
   const int64_t m = x.size(0), k = x.size(1);
   const int64_t g = group_size > 0 ? group_size : k;
   if (k / g > kMaxGroupsInSmem) return unsupported("at most 2048 groups per row on the GPU");
@@ -241,23 +305,26 @@ Status quantize_per_token_device(const TensorView& x, const TensorView& q, const
   ActQuantParams p;
   p.x = x.data();
   p.dtype = x.dtype();
+  p.mode = scheme.is_static ? ActMode::fixed : scheme.symmetric ? ActMode::symmetric : ActMode::asymmetric;
+  p.fixed_scale = scheme.scale;
+  p.fixed_zp = scheme.zero_point;
+  p.unsigned_q = true;  // the op's asymmetric q is 0..255
   p.m = static_cast<int>(m);
   p.k = static_cast<int>(k);
   p.group_size = static_cast<int>(g);
   p.groups = static_cast<int>(k / g);
-  p.q = q.data_as<int8_t>();
+  p.q = static_cast<int8_t*>(q.data());
   p.ldq = static_cast<int>(k);
   p.scale = s32->data_as<float>();
-  p.scale_out = scale.data();
-  p.scale_out_dtype = scale.dtype();
+  p.scale_out = scale.defined() ? scale.data() : nullptr;
+  p.scale_out_dtype = scale.defined() ? scale.dtype() : DType::f32;
   p.gsum = group_sums.defined() ? group_sums.data_as<int32_t>() : nullptr;
+  p.zp = zero_point.defined() ? zero_point.data_as<int32_t>() : nullptr;
   p.error_flag = flag->data_as<int>();
   W4A8_RETURN_IF_ERROR(cuda_status(launch_act_quant(p, nullptr), "act_quant kernel"));
-  W4A8_RETURN_IF_ERROR(cuda_status(cudaMemset(zero_point.data(), 0, sizeof(int32_t) * m), "cudaMemset"));
   int bad = 0;
   W4A8_RETURN_IF_ERROR(cuda_status(cudaMemcpy(&bad, flag->data(), sizeof(int), cudaMemcpyDeviceToHost), "cudaMemcpy"));
-  if (bad) return Status(StatusCode::non_finite, "x: NaN or Inf in the activations; those rows have NaN scales and q = 0");
-  return Status::ok();
+  return status_of_error_flag(bad, "");
 }
 
 cudaError_t launch_int8_prep(const Int8PrepParams& p, cudaStream_t stream) {

@@ -21,8 +21,10 @@ constexpr int64_t kMaxGroups = 2048;  // act_quant keeps the group sums of a row
 struct CudaWeight final : PreparedWeight {
   int64_t n = 0, k = 0, n_pad = 0, k_pad = 0, group_size = 0, groups = 0;
   Tensor w, scales, zero_points, bias, perm;  // on the GPU
+  detail::ActQuantScheme act;
+  Tensor row_sums;  // [n_pad] f32 on the GPU when the activations have zero points
   int64_t max_tokens = 0;
-  Tensor q, a_scale, gsum, error_flag;  // workspace, sized once
+  Tensor q, a_scale, a_zp, gsum, error_flag;  // workspace, sized once (a_zp with row_sums)
 };
 
 template <typename T>
@@ -49,6 +51,10 @@ GemmParams gemm_params(const CudaWeight& w) {
   p.ldq = static_cast<int>(w.k_pad);
   p.a_scale = w.a_scale.data_as<const float>();
   p.gsum = w.gsum.data_as<const int32_t>();
+  if (w.row_sums.defined()) {
+    p.a_zp = w.a_zp.data_as<const int32_t>();
+    p.row_sums = w.row_sums.data_as<const float>();
+  }
   return p;
 }
 
@@ -62,6 +68,7 @@ void point_at_workspace(const CudaWeight& w, Params& a) {
   a.ldq = static_cast<int>(w.k_pad);
   a.scale = w.a_scale.data_as<float>();
   a.gsum = w.gsum.data_as<int32_t>();
+  a.zp = w.row_sums.defined() ? w.a_zp.data_as<int32_t>() : nullptr;
 }
 
 OutType out_type(DType t) { return t == DType::f16 ? OutType::f16 : t == DType::bf16 ? OutType::bf16 : OutType::f32; }
@@ -142,6 +149,14 @@ class CudaBackend final : public Backend {
       W4A8_RETURN_IF_ERROR(p.status());
       w->perm = std::move(p.value());
     }
+    w->act = qw.act;
+    if (qw.row_sums.defined()) {
+      std::vector<float> sums(static_cast<size_t>(Np), 0.0f);
+      std::copy_n(qw.row_sums.data_as<const float>(), qw.n, sums.begin());
+      auto r = upload(sums, DType::f32, device);
+      W4A8_RETURN_IF_ERROR(r.status());
+      w->row_sums = std::move(r.value());
+    }
     W4A8_RETURN_IF_ERROR(allocate_workspace(*w, options.max_tokens));
     return std::unique_ptr<PreparedWeight>(std::move(w));
   }
@@ -156,6 +171,9 @@ class CudaBackend final : public Backend {
       ActQuantParams a;
       a.x = static_cast<const uint8_t*>(x.data()) + m0 * x_row;
       a.dtype = x.dtype();
+      a.mode = w.act.is_static ? ActMode::fixed : w.act.symmetric ? ActMode::symmetric : ActMode::asymmetric;
+      a.fixed_scale = w.act.scale;
+      a.fixed_zp = w.act.zero_point;
       a.m = static_cast<int>(mc);
       a.k = static_cast<int>(w.k);
       point_at_workspace(w, a);
@@ -178,20 +196,19 @@ class CudaBackend final : public Backend {
     W4A8_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(as_stream(stream)));
     if (!flag) return Status::ok();
     W4A8_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(w.error_flag.data(), 0, sizeof(int), as_stream(stream)));
-    return Status(StatusCode::non_finite, "x: NaN or Inf in the activations of an earlier forward; those rows are NaN");
+    W4A8_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(as_stream(stream)));
+    return status_of_error_flag(flag, " of an earlier forward");
   }
 
   // The op path: operands on the GPU in the public layout. The weights are
   // repacked through the host on every call - correct, and meant for checks;
   // W4A8Linear (prepared once) is the fast path.
   Status gemm(const detail::GemmArgs& g, void* stream) const override {
-    if (g.a.dtype() != DType::i8)
-      return unsupported("the CUDA backend's op takes int8 (symmetric) activations; uint8 with a zero point is not supported yet");
-    if (g.a_zp.defined()) return unsupported("the CUDA backend's op does not take an activation zero point yet");
     if (!g.a.is_contiguous()) return invalid_argument("A: must be contiguous");
     W4A8_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(as_stream(stream)));
     auto qw = host_weight_from_op(g);
     W4A8_RETURN_IF_ERROR(qw.status());
+    if (g.a_zp.defined()) qw->row_sums = detail::dequantized_row_sums(*qw);
     LinearOptions opt;
     opt.device = g.a.device();
     opt.max_tokens = std::max<int64_t>(g.m, 1);
@@ -199,7 +216,10 @@ class CudaBackend final : public Backend {
     W4A8_RETURN_IF_ERROR(prepared.status());
     const auto& w = static_cast<const CudaWeight&>(**prepared);
     Int8PrepParams a;
-    a.a = g.a.data_as<const int8_t>();
+    a.a = static_cast<const int8_t*>(g.a.data());
+    a.a_unsigned = g.a.dtype() == DType::u8;
+    a.a_zp = g.a_zp.defined() ? g.a_zp.data_as<const int32_t>() : nullptr;
+    a.a_zp_numel = g.a_zp.defined() ? static_cast<int>(g.a_zp.numel()) : 1;
     a.m = static_cast<int>(g.m);
     a.k = static_cast<int>(g.k);
     a.a_scale = g.a_scale.data();
@@ -225,8 +245,10 @@ class CudaBackend final : public Backend {
     auto s = Tensor::empty(DType::f32, {max_tokens}, w.device);
     auto g = Tensor::empty(DType::i32, {max_tokens, w.groups}, w.device);
     auto e = Tensor::empty(DType::i32, {1}, w.device);
-    for (auto* r : {&q, &s, &g, &e}) W4A8_RETURN_IF_ERROR(r->status());
+    auto z = Tensor::empty(DType::i32, {w.row_sums.defined() ? max_tokens : 1}, w.device);
+    for (auto* r : {&q, &s, &g, &e, &z}) W4A8_RETURN_IF_ERROR(r->status());
     w.q = std::move(q.value());
+    w.a_zp = std::move(z.value());
     w.a_scale = std::move(s.value());
     w.gsum = std::move(g.value());
     w.error_flag = std::move(e.value());

@@ -42,13 +42,13 @@ Result<std::vector<int64_t>> read_ints(const ModelFiles::Located& at) {
 }
 
 struct LayerTensors {
-  ModelFiles::Located weight, packed, shape, scale, zero_point, g_idx, bias;
+  ModelFiles::Located weight, packed, shape, scale, zero_point, g_idx, bias, input_scale, input_zero_point;
 };
 
 LayerTensors locate(const ModelFiles& f, const std::string& m) {
   return {f.find(m + ".weight"),      f.find(m + ".weight_packed"),     f.find(m + ".weight_shape"),
           f.find(m + ".weight_scale"), f.find(m + ".weight_zero_point"), f.find(m + ".weight_g_idx"),
-          f.find(m + ".bias")};
+          f.find(m + ".bias"),        f.find(m + ".input_scale"),       f.find(m + ".input_zero_point")};
 }
 
 std::string where(const ModelFiles::Located& at) { return at.file->path() + ": tensor '" + at.info->name + "'"; }
@@ -134,6 +134,20 @@ Status describe(const ModelFiles& files, const QuantizationConfig& config, const
   if (t.bias.info && (!is_float(t.bias.info->dtype) || t.bias.info->shape != std::vector<int64_t>{n}))
     return invalid_argument(where(t.bias) + ": " + st_dtype_name(t.bias.info->dtype) + " " +
                             t.bias.info->shape_string() + ", expected a float [" + std::to_string(n) + "]");
+  // Static activations: one scale (and zero point) per tensor, as compressed-tensors stores them.
+  if (group->has_input_activations) {
+    const QuantArgs& a = group->input_activations;
+    info.act_static = !a.dynamic;
+    info.act_asymmetric = !a.symmetric;
+    if (info.act_static && a.strategy == "tensor" && !t.input_scale.info)
+      return invalid_argument(files.dir() + ": layer '" + module + "' has static activations but no input_scale");
+  }
+  if (t.input_scale.info && (!is_float(t.input_scale.info->dtype) || t.input_scale.info->numel() != 1))
+    return invalid_argument(where(t.input_scale) + ": " + st_dtype_name(t.input_scale.info->dtype) + " " +
+                            t.input_scale.info->shape_string() + ", expected one float (a per-tensor scale)");
+  if (t.input_zero_point.info && t.input_zero_point.info->numel() != 1)
+    return invalid_argument(where(t.input_zero_point) + ": shape " + t.input_zero_point.info->shape_string() +
+                            ", expected one value (a per-tensor zero point)");
   return Status::ok();
 }
 
@@ -145,11 +159,14 @@ Status runnable(const QuantizationConfig& config, const LayerInfo& info) {
   const QuantArgs& a = group->input_activations;
   if (a.type != "int" || a.num_bits != 8)
     return unsupported(std::to_string(a.num_bits) + "-bit " + a.type + " activations; w4a8 runs int8 activations");
-  if (a.strategy != "token" || !a.dynamic)
-    return unsupported("activation strategy '" + a.strategy + "'" + (a.dynamic ? "" : " with static scales") +
-                       "; w4a8 runs dynamic per-token activation scales");
-  if (!a.symmetric) return unsupported("asymmetric activations are not supported by W4A8Linear yet");
+  const bool dynamic_token = a.strategy == "token" && a.dynamic;
+  const bool static_tensor = a.strategy == "tensor" && !a.dynamic;
+  if (!dynamic_token && !static_tensor)
+    return unsupported("activation strategy '" + a.strategy + "'" + (a.dynamic ? " (dynamic)" : " with static scales") +
+                       "; w4a8 runs dynamic per-token or static per-tensor activation scales");
   LinearConfig lc;
+  lc.act_static = static_tensor;
+  lc.act_asymmetric = !a.symmetric;
   lc.in_features = info.in_features;
   lc.out_features = info.out_features;
   lc.group_size = info.group_size;
@@ -180,6 +197,9 @@ LinearWeights LoadedLayer::weights() const {
   if (zero_points.defined()) w.zero_points = zero_points.view();
   if (g_idx.defined()) w.g_idx = g_idx.view();
   if (bias.defined()) w.bias = bias.view();
+  w.act_symmetric = act_symmetric;
+  if (input_scale.defined()) w.input_scale = input_scale.view();
+  if (input_zero_point.defined()) w.input_zero_point = input_zero_point.view();
   return w;
 }
 
@@ -289,6 +309,28 @@ Result<LoadedLayer> Checkpoint::load_layer(const std::string& name) const {
     auto b = t.bias.file->read(t.bias.info->name);
     if (!b) return b.status();
     out.bias = std::move(*b);
+  }
+  const ConfigGroup* group = config_.group_for(name);
+  const QuantArgs& acts = group->input_activations;
+  out.act_symmetric = !group->has_input_activations || acts.symmetric;
+  if (group->has_input_activations && !acts.dynamic && t.input_scale.info) {
+    auto s = t.input_scale.file->read(t.input_scale.info->name);
+    if (!s) return s.status();
+    out.input_scale = Tensor(s->dtype(), {1});
+    std::memcpy(out.input_scale.data(), s->data(), s->nbytes());
+    if (t.input_zero_point.info) {
+      auto z = read_ints(t.input_zero_point);
+      if (!z) return z.status();
+      if ((*z)[0] < -128 || (*z)[0] > 127)
+        return invalid_argument(where(t.input_zero_point) + ": " + std::to_string((*z)[0]) +
+                                " is outside the int8 range -128..127");
+      if ((*z)[0] != 0 && acts.symmetric)
+        return invalid_argument(where(t.input_zero_point) + ": a non-zero zero point in a layer the config calls symmetric");
+      if ((*z)[0] != 0) {  // compressed-tensors stores zeros for symmetric layers: nothing to keep
+        out.input_zero_point = Tensor(DType::i32, {1});
+        out.input_zero_point.data_as<int32_t>()[0] = static_cast<int32_t>((*z)[0]);
+      }
+    }
   }
   return out;
 }

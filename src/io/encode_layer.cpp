@@ -67,6 +67,13 @@ Result<EncodedLayer> encode_layer(const LoadedLayer& layer, const std::string& f
   }
   if (layer.g_idx.defined()) add(e, p + "weight_g_idx", layer.g_idx);
   if (layer.bias.defined()) add(e, p + "bias", layer.bias);
+  if (layer.input_scale.defined()) add(e, p + "input_scale", layer.input_scale);
+  if (layer.input_zero_point.defined()) {
+    if (layer.input_zero_point.dtype() != DType::i32 || layer.input_zero_point.numel() != 1)
+      return invalid_argument(layer.name + ": input_zero_point must be one int32");
+    const int8_t z = static_cast<int8_t>(layer.input_zero_point.data_as<int32_t>()[0]);  // compressed-tensors: I8
+    add(e, p + "input_zero_point", StDType::I8, {1}, &z, 1);
+  }
   return e;
 }
 

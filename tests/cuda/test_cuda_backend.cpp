@@ -32,6 +32,10 @@ struct Layer {
   std::vector<int8_t> w, zp;
   std::vector<int32_t> g_idx;
   Tensor scales, bias;
+  // Activation scheme: 0 dynamic, 1 dynamic asymmetric, 2 static, 3 static with a zero point.
+  int scheme = 0;
+  float input_scale = 0.0213f;
+  int32_t input_zero_point = -41;
   LinearWeights weights() const {
     LinearWeights lw;
     lw.values = TensorView(w.data(), DType::i8, {n, k});
@@ -40,6 +44,9 @@ struct Layer {
     if (!zp.empty()) lw.zero_points = TensorView(zp.data(), DType::i8, {n, k / (group == -1 ? k : group)});
     if (!g_idx.empty()) lw.g_idx = TensorView(g_idx.data(), DType::i32, {k});
     if (bias.defined()) lw.bias = bias.view();
+    lw.act_symmetric = scheme == 0 || scheme == 2;
+    if (scheme >= 2) lw.input_scale = TensorView(const_cast<float*>(&input_scale), DType::f32, {1});
+    if (scheme == 3) lw.input_zero_point = TensorView(const_cast<int32_t*>(&input_zero_point), DType::i32, {1});
     return lw;
   }
 };
@@ -79,6 +86,48 @@ TEST(CudaActQuant, BitIdenticalToTheReference) {
       ASSERT_EQ(0, std::memcmp(qh.data(), q.data(), q.nbytes())) << dtype_name(dt) << " m=" << m << " k=" << k;
       ASSERT_EQ(0, std::memcmp(sh.data(), s.data(), s.nbytes()));
       ASSERT_EQ(0, std::memcmp(gh.data(), gs.data(), gs.nbytes()));
+    }
+}
+
+// Dynamic asymmetric (uint8 + zero point per row) and static per-tensor
+// quantization: the same bytes, scales, zero points and sums as the CPU.
+TEST(CudaActQuant, EverySchemeBitIdenticalToTheReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(56);
+  for (DType dt : {DType::f16, DType::bf16, DType::f32})
+    for (auto [m, k, g] : {std::tuple<int64_t, int64_t, int64_t>{1, 32, 32}, {5, 4096, 128}, {17, 96, -1}}) {
+      auto xv = test::random_floats(m * k, rng, -1, 3);
+      xv[0] = 40.0f;
+      if (m > 2) std::fill(xv.begin() + k, xv.begin() + 2 * k, 0.5f);  // a constant row: the minimum scale
+      Tensor x = test::to_tensor(xv, dt, {m, k});
+      Tensor xd = on_gpu(x);
+      const int64_t groups = k / (g == -1 ? k : g);
+      const std::string what = std::string(dtype_name(dt)) + " m=" + std::to_string(m) + " k=" + std::to_string(k);
+      {  // dynamic asymmetric
+        Tensor q(DType::u8, {m, k}), s(dt, {m}), z(DType::i32, {m}), gs(DType::i32, {m, groups});
+        ActQuantOptions opt;
+        opt.symmetric = false;
+        opt.group_size = g;
+        ASSERT_TRUE(quantize_per_token_int8(x.view(), q.view(), s.view(), z.view(), gs.view(), opt).is_ok());
+        Tensor qd = on_gpu(q), sd = on_gpu(s), zd = on_gpu(z), gd = on_gpu(gs);
+        const Status st = quantize_per_token_int8(xd.view(), qd.view(), sd.view(), zd.view(), gd.view(), opt);
+        ASSERT_TRUE(st.is_ok()) << st.to_string();
+        ASSERT_EQ(0, std::memcmp(on_cpu(qd).data(), q.data(), q.nbytes())) << "asymmetric q, " << what;
+        ASSERT_EQ(0, std::memcmp(on_cpu(sd).data(), s.data(), s.nbytes())) << what;
+        ASSERT_EQ(0, std::memcmp(on_cpu(zd).data(), z.data(), z.nbytes())) << what;
+        ASSERT_EQ(0, std::memcmp(on_cpu(gd).data(), gs.data(), gs.nbytes())) << what;
+      }
+      for (int32_t zp : {0, -41}) {  // static
+        const float scale = 0.0213f;
+        Tensor q(DType::i8, {m, k}), gs(DType::i32, {m, groups});
+        const TensorView sv(const_cast<float*>(&scale), DType::f32, {1}), zv(&zp, DType::i32, {1});
+        ASSERT_TRUE(quantize_per_tensor_int8(x.view(), sv, zv, q.view(), gs.view(), g).is_ok());
+        Tensor qd = on_gpu(q), gd = on_gpu(gs);
+        const Status st = quantize_per_tensor_int8(xd.view(), sv, zv, qd.view(), gd.view(), g);
+        ASSERT_TRUE(st.is_ok()) << st.to_string();
+        ASSERT_EQ(0, std::memcmp(on_cpu(qd).data(), q.data(), q.nbytes())) << "static q, zp " << zp << ", " << what;
+        ASSERT_EQ(0, std::memcmp(on_cpu(gd).data(), gs.data(), gs.nbytes())) << what;
+      }
     }
 }
 
@@ -167,6 +216,60 @@ TEST(CudaLinear, ForwardMatchesReferenceForEveryConfiguration) {
               << "group " << group << " variant " << variant << " m=" << m << " " << dtype_name(dt);
         }
     }
+}
+
+TEST(CudaLinear, ActivationSchemesMatchReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(57);
+  for (int scheme = 1; scheme < 4; ++scheme)
+    for (int64_t group : {-1, 128})
+      for (int variant : {0, 5, 7}) {
+        if (group == -1 && (variant & 2)) continue;
+        Layer l = make_layer(72, 512, group, rng, variant & 1, variant & 2, variant & 4);
+        l.scheme = scheme;
+        auto ref = W4A8Linear::create(l.weights());
+        LinearOptions o;
+        o.backend = "cuda";
+        auto gpu = W4A8Linear::create(l.weights(), o);
+        ASSERT_TRUE(ref.is_ok() && gpu.is_ok()) << gpu.status().to_string();
+        for (DType dt : {DType::f16, DType::bf16})
+          for (int64_t m : {1, 5, 33, 129}) {
+            Tensor x = test::to_tensor(test::random_floats(m * l.k, rng, -0.5f, 2.5f), dt, {m, l.k});
+            Tensor y_ref = ref->forward(x.view()).value();
+            Tensor xd = on_gpu(x), yd = Tensor::empty(dt, {m, l.n}, Device::cuda(0)).value();
+            ASSERT_TRUE(gpu->forward(xd.view(), yd.view()).is_ok());
+            ASSERT_TRUE(gpu->poll_errors().is_ok());
+            const auto want = test::to_floats(y_ref), got = test::to_floats(on_cpu(yd));
+            std::vector<double> want_d(want.begin(), want.end());
+            EXPECT_LT(test::relative_error(got, want_d), dt == DType::bf16 ? 8e-3 : 2e-3)
+                << "scheme " << scheme << " group " << group << " variant " << variant << " m=" << m << " "
+                << dtype_name(dt);
+          }
+      }
+}
+
+// A static scheme reads x once, so it finds a NaN/Inf row while quantizing.
+TEST(CudaLinear, StaticSchemeReportsNonFiniteRows) {
+  REQUIRE_GPU();
+  std::mt19937 rng(58);
+  Layer l = make_layer(32, 128, 64, rng, false, false, false);
+  l.scheme = 3;
+  LinearOptions o;
+  o.backend = "cuda";
+  auto gpu = W4A8Linear::create(l.weights(), o);
+  ASSERT_TRUE(gpu.is_ok());
+  auto xv = test::random_floats(3 * l.k, rng);
+  xv[2 * l.k + 100] = NAN;
+  Tensor x = on_gpu(test::to_tensor(xv, DType::f16, {3, l.k}));
+  Tensor y = Tensor::empty(DType::f16, {3, l.n}, Device::cuda(0)).value();
+  ASSERT_TRUE(gpu->forward(x.view(), y.view()).is_ok());
+  EXPECT_EQ(gpu->poll_errors().code(), StatusCode::non_finite);
+  const auto yh = test::to_floats(on_cpu(y));
+  for (int64_t c = 0; c < l.n; ++c) {
+    EXPECT_TRUE(std::isfinite(yh[c]));
+    EXPECT_TRUE(std::isfinite(yh[l.n + c]));
+    EXPECT_TRUE(std::isnan(yh[2 * l.n + c]));
+  }
 }
 
 TEST(CudaLinear, ChunkedTokensEqualOneCall) {

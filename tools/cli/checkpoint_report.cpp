@@ -65,16 +65,19 @@ size_t print_layer_table(const io::Checkpoint& checkpoint) {
              checkpoint.files().tensor_names().size(), checkpoint.files().shard_names().size(),
              checkpoint.files().shard_names().size() == 1 ? "" : "s",
              q.quant_method.empty() ? "none" : q.quant_method + " (" + q.format + ")");
-  fmt::print("{:<44} {:>13} {:<15} {:>4} {:>6} {:<5} {:<4} {:<5} {:<4}  {}\n", "layer", "out x in", "format", "bits",
-             "group", "scale", "zp", "g_idx", "bias", "runs here");
+  fmt::print("{:<44} {:>13} {:<15} {:>4} {:>6} {:<5} {:<4} {:<5} {:<4} {:<11}  {}\n", "layer", "out x in", "format",
+             "bits", "group", "scale", "zp", "g_idx", "bias", "activations", "runs here");
   size_t runnable = 0;
   for (const io::LayerInfo& l : checkpoint.layers()) {
     runnable += l.runnable.is_ok();
-    fmt::print("{:<44} {:>13} {:<15} {:>4} {:>6} {:<5} {:<4} {:<5} {:<4}  {}\n", shorten(l.name, 44),
+    // How the layer's activations are quantized: dynamic per token or static, symmetric or with zero points.
+    const std::string acts = l.format == "dense" ? "-"
+                             : std::string(l.act_static ? "static" : "dynamic") + (l.act_asymmetric ? "+zp" : "");
+    fmt::print("{:<44} {:>13} {:<15} {:>4} {:>6} {:<5} {:<4} {:<5} {:<4} {:<11}  {}\n", shorten(l.name, 44),
                fmt::format("{}x{}", l.out_features, l.in_features), l.format, l.bits,
                l.format == "dense" ? "-" : (l.group_size > 0 ? std::to_string(l.group_size) : "chan"),
                l.scale_dtype.empty() ? "-" : l.scale_dtype, l.zero_points ? "yes" : "no", l.g_idx ? "yes" : "no",
-               l.bias ? "yes" : "no", l.runnable.is_ok() ? "yes" : "no: " + l.runnable.message());
+               l.bias ? "yes" : "no", acts, l.runnable.is_ok() ? "yes" : "no: " + l.runnable.message());
   }
   fmt::print("{} of {} layers run on w4a8\n", runnable, checkpoint.layers().size());
   return runnable;

@@ -23,14 +23,37 @@ namespace w4a8::cli {
 
 namespace {
 
-enum class Variant { symmetric, zero_points, g_idx };
-const char* variant_name(Variant v) {
-  switch (v) {
-    case Variant::symmetric: return "sym";
-    case Variant::zero_points: return "zp";
-    case Variant::g_idx: return "g_idx";
+// The seed's scheme and each extension: weight zero points, act-order,
+// dynamic asymmetric activations, static activation scales (with and without a
+// zero point), and all of them at once.
+enum class Act { dynamic, dynamic_asym, static_sym, static_zp };
+struct Variant {
+  const char* name;
+  bool weight_zp, g_idx;
+  Act act;
+};
+constexpr Variant kSymmetric{"sym", false, false, Act::dynamic};
+constexpr Variant kExtensions[] = {
+    {"zp", true, false, Act::dynamic},          {"g_idx", false, true, Act::dynamic},
+    {"a_asym", false, false, Act::dynamic_asym}, {"static", false, false, Act::static_sym},
+    {"static_zp", false, false, Act::static_zp}, {"all", true, true, Act::static_zp},
+};
+
+// A static scale and zero point "calibrated" on x itself: the range of the
+// whole tensor over 255 steps (or |x|max over 127 when symmetric).
+void calibrate(const Tensor& x, bool with_zero_point, float* scale, int32_t* zp) {
+  float mn = 0, mx = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    mn = std::min(mn, load_as_float(x.view(), i));
+    mx = std::max(mx, load_as_float(x.view(), i));
   }
-  return "?";
+  if (!with_zero_point) {
+    *scale = std::max(std::max(mx, -mn) / 127.0f, 1e-5f);
+    *zp = 0;
+    return;
+  }
+  *scale = std::max((mx - mn) / 255.0f, 1e-5f);
+  *zp = static_cast<int32_t>(std::clamp(-128.0f - std::nearbyint(mn / *scale), -128.0f, 127.0f));
 }
 
 struct Case {
@@ -70,8 +93,8 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
   std::vector<int8_t> zp;  // [N, G] checkpoint layout, signed
   std::vector<int32_t> gidx;
   std::vector<int64_t> perm;
-  if (c.variant == Variant::zero_points) zp = uniform_int8(c.n * groups, -8, 7, seed + 1);
-  if (c.variant == Variant::g_idx) {
+  if (c.variant.weight_zp) zp = uniform_int8(c.n * groups, -8, 7, seed + 1);
+  if (c.variant.g_idx) {
     std::vector<int64_t> order(c.k);
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(seed + 2);
@@ -85,8 +108,24 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
 
   // ---- int32 part: the op with unit scales --------------------------------
   {
-    const auto a = uniform_int8(c.m * c.k, -128, 127, seed + 3);
-    std::vector<float> ones_m(c.m, 1.0f), ones_gn(groups * c.n, 1.0f);
+    // Activations as each scheme stores them: uint8 with a zero point per row
+    // (dynamic asymmetric), int8 with one zero point per tensor (static), or
+    // plain int8; the scale is per tensor for the static schemes.
+    const bool act_unsigned = c.variant.act == Act::dynamic_asym;
+    const bool per_tensor = c.variant.act == Act::static_sym || c.variant.act == Act::static_zp;
+    auto a = uniform_int8(c.m * c.k, -128, 127, seed + 3);  // the bytes the op reads
+    std::vector<int32_t> a_int(a.begin(), a.end());            // their values
+    std::vector<int32_t> a_zp;
+    if (act_unsigned) {
+      for (int8_t& v : a) v = static_cast<int8_t>(static_cast<uint8_t>(v + 128));  // bytes of 0..255
+      for (size_t i = 0; i < a.size(); ++i) a_int[i] = static_cast<uint8_t>(a[i]);
+      const auto z = uniform_int8(c.m, -128, 127, seed + 6);
+      for (int8_t v : z) a_zp.push_back(v + 128);
+    } else if (c.variant.act == Act::static_zp) {
+      a_zp.push_back(uniform_int8(1, -128, 127, seed + 6)[0]);
+    }
+    const int64_t scale_rows = per_tensor ? 1 : c.m;
+    std::vector<float> ones_m(scale_rows, 1.0f), ones_gn(groups * c.n, 1.0f);
     // GEMM column j holds weight column perm[j] (the loader's reordering).
     std::vector<int8_t> w_cols(w);
     if (!perm.empty())
@@ -100,15 +139,17 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
     const int8_t eight = 8;
     GemmOptions opt;
     opt.backend = backend;
-    const Tensor a_d = on(dev, host_tensor(DType::i8, {c.m, c.k}, a.data()));
-    const Tensor as_d = on(dev, host_tensor(DType::f32, {c.m}, ones_m.data()));
+    const Tensor a_d = on(dev, host_tensor(act_unsigned ? DType::u8 : DType::i8, {c.m, c.k}, a.data()));
+    const Tensor as_d = on(dev, host_tensor(DType::f32, {scale_rows}, ones_m.data()));
+    const Tensor az_d =
+        a_zp.empty() ? Tensor() : on(dev, host_tensor(DType::i32, {static_cast<int64_t>(a_zp.size())}, a_zp.data()));
     const Tensor b_d = on(dev, host_tensor(DType::i32, {c.n, c.k / 8}, b_words.data()));
     const Tensor ws_d = on(dev, host_tensor(DType::f32, {groups, c.n}, ones_gn.data()));
     const Tensor zp_d = zp.empty() ? Tensor() : on(dev, host_tensor(DType::i32, {groups, c.n / 8}, zp_words.data()));
     const Tensor perm_d = perm.empty() ? Tensor() : on(dev, host_tensor(DType::i64, {c.k}, perm.data()));
     Tensor out_d = Tensor::empty(DType::f32, {c.m, c.n}, dev).value();
     const Status s = int4_gemm_w4a8(
-        a_d.view(), as_d.view(), {}, TensorView(b_d.data(), DType::i32, {c.k / 8, c.n}, {1, c.k / 8}, dev), ws_d.view(),
+        a_d.view(), as_d.view(), a_zp.empty() ? TensorView() : az_d.view(), TensorView(b_d.data(), DType::i32, {c.k / 8, c.n}, {1, c.k / 8}, dev), ws_d.view(),
         zp.empty() ? TensorView(&eight, DType::i8, {1}) : zp_d.view(), c.group,
         perm.empty() ? TensorView() : perm_d.view(), {}, out_d.view(), opt);
     if (!s.is_ok()) {
@@ -118,7 +159,8 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
     const Tensor out = on(Device::cpu(), out_d);
     oracle::Oracle orc;
     orc.m = c.m, orc.n = c.n, orc.k = c.k, orc.group = g;
-    orc.a.assign(a.begin(), a.end());
+    orc.a = a_int;
+    for (int64_t r = 0; r < c.m && !a_zp.empty(); ++r) orc.a_zp.push_back(a_zp[a_zp.size() == 1 ? 0 : r]);
     orc.w.assign(w_cols.begin(), w_cols.end());
     for (int64_t j = 0; j < groups && !zp.empty(); ++j)
       for (int64_t r = 0; r < c.n; ++r) orc.w_zp.push_back(zp[r * groups + j]);
@@ -144,6 +186,14 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
     lw.group_size = c.group;
     if (!zp.empty()) lw.zero_points = TensorView(zp.data(), DType::i8, {c.n, groups});
     if (!gidx.empty()) lw.g_idx = TensorView(gidx.data(), DType::i32, {c.k});
+    Tensor x = floats_to(llm_like_activations(c.m, c.k, seed + 5), c.dtype, {c.m, c.k});
+    const bool is_static = c.variant.act == Act::static_sym || c.variant.act == Act::static_zp;
+    float in_scale = 0;
+    int32_t in_zp = 0;
+    if (is_static) calibrate(x, c.variant.act == Act::static_zp, &in_scale, &in_zp);
+    if (is_static) lw.input_scale = TensorView(&in_scale, DType::f32, {1});
+    if (c.variant.act == Act::static_zp) lw.input_zero_point = TensorView(&in_zp, DType::i32, {1});
+    lw.act_symmetric = c.variant.act == Act::dynamic || c.variant.act == Act::static_sym;
     LinearOptions lo;
     lo.backend = backend;
     lo.act_type = c.dtype;
@@ -152,7 +202,6 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
       o.error = layer.status().to_string();
       return o;
     }
-    Tensor x = floats_to(llm_like_activations(c.m, c.k, seed + 5), c.dtype, {c.m, c.k});
     const Tensor x_d = on(dev, x);
     Tensor y_d = Tensor::empty(c.dtype, {c.m, c.n}, dev).value();
     Status fs = layer->forward(x_d.view(), y_d.view());
@@ -162,12 +211,27 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
       return o;
     }
     const Tensor y = on(Device::cpu(), y_d);
-    Tensor q(DType::i8, {c.m, c.k}), sa(DType::f32, {c.m}), za(DType::i32, {c.m});
-    if (Status s = quantize_per_token_int8(x.view(), q.view(), sa.view(), za.view()); !s.is_ok()) {
-      o.error = s.to_string();
+    // The activations as SPEC.md quantizes them (the CPU ops).
+    const bool act_unsigned = c.variant.act == Act::dynamic_asym;
+    Tensor q(act_unsigned ? DType::u8 : DType::i8, {c.m, c.k}), sa(DType::f32, {c.m}), za(DType::i32, {c.m});
+    Status qs;
+    if (is_static) {
+      qs = quantize_per_tensor_int8(x.view(), TensorView(&in_scale, DType::f32, {1}),
+                                    TensorView(&in_zp, DType::i32, {1}), q.view());
+      for (int64_t r = 0; r < c.m; ++r) sa.data_as<float>()[r] = in_scale, za.data_as<int32_t>()[r] = in_zp;
+    } else {
+      ActQuantOptions qo;
+      qo.symmetric = !act_unsigned;
+      qs = quantize_per_token_int8(x.view(), q.view(), sa.view(), za.view(), {}, qo);
+    }
+    if (!qs.is_ok()) {
+      o.error = qs.to_string();
       return o;
     }
-    // y = s_m * sum_k q[m,k] * (w[n,k] - zp[n,grp(k)]) * S[n,grp(k)], grp from g_idx when present.
+    auto q_at = [&](int64_t i) -> int32_t {
+      return act_unsigned ? q.data_as<uint8_t>()[i] : q.data_as<int8_t>()[i];
+    };
+    // y = s_m * sum_k (q[m,k] - z_m) * (w[n,k] - zp[n,grp(k)]) * S[n,grp(k)], grp from g_idx when present.
     double num = 0, den = 0;
     for (int64_t r = 0; r < c.m; ++r)
       for (int64_t col = 0; col < c.n; ++col) {
@@ -175,7 +239,7 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
         for (int64_t i = 0; i < c.k; ++i) {
           const int64_t gi = gidx.empty() ? i / g : gidx[i];
           const double wv = w[col * c.k + i] - (zp.empty() ? 0 : zp[col * groups + gi]);
-          acc += q.data_as<int8_t>()[r * c.k + i] * wv * load_as_float(scales.view(), col * groups + gi);
+          acc += (q_at(r * c.k + i) - za.data_as<int32_t>()[r]) * wv * load_as_float(scales.view(), col * groups + gi);
         }
         const double want = sa.data_as<float>()[r] * acc;
         const double got = load_as_float(y.view(), r * c.n + col);
@@ -202,13 +266,17 @@ std::vector<Case> sweep(bool quick) {
       for (int64_t group : {-1, 32, 64, 128})
         for (DType dt : {DType::f16, DType::bf16}) {
           if (group != -1 && k % group != 0) continue;
-          cases.push_back({Variant::symmetric, m, n, k, group, dt});
+          cases.push_back({kSymmetric, m, n, k, group, dt});
         }
-  // The extensions on a smaller set of shapes.
-  for (Variant v : {Variant::zero_points, Variant::g_idx})
+  // The extensions on a smaller set of shapes: group 64 (32 for K = 32) and
+  // per channel, fp16 and bf16.
+  for (const Variant& v : kExtensions)
     for (auto [n, k] : shapes)
       for (int64_t m : {int64_t{1}, int64_t{17}})
-        cases.push_back({v, m, n, k, k >= 64 ? int64_t{64} : int64_t{32}, DType::f16});
+        for (int64_t group : {k >= 64 ? int64_t{64} : int64_t{32}, int64_t{-1}}) {
+          if (v.g_idx && group == -1) continue;  // act-order needs groups
+          cases.push_back({v, m, n, k, group, m == 1 ? DType::f16 : DType::bf16});
+        }
   return cases;
 }
 
@@ -259,12 +327,12 @@ void add_check_command(CLI::App& app) {
           o.error = e.what();
         }
         failures += !o.pass;
-        rows.push_back({{"backend", b}, {"kind", variant_name(c.variant)}, {"m", c.m}, {"n", c.n}, {"k", c.k},
+        rows.push_back({{"backend", b}, {"kind", c.variant.name}, {"m", c.m}, {"n", c.n}, {"k", c.k},
                         {"group", c.group}, {"dtype", dtype_name(c.dtype)}, {"max_abs", o.max_abs},
                         {"rel_err", o.rel}, {"int32_exact", o.int32_exact}, {"pass", o.pass}, {"error", o.error}});
         if (failures_only && o.pass) continue;
         fmt::print("{:<14} {:<6} {:>4} {:>5} {:>5} {:>5} {:<5} {:>10.3e} {:>10.3e} {:>6} {}\n", b,
-                   variant_name(c.variant), c.m, c.n, c.k, c.group, dtype_name(c.dtype), o.max_abs, o.rel,
+                   c.variant.name, c.m, c.n, c.k, c.group, dtype_name(c.dtype), o.max_abs, o.rel,
                    o.int32_exact ? "exact" : "NO", o.pass ? "ok" : "FAIL " + o.error);
       }
     }

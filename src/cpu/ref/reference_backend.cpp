@@ -28,8 +28,10 @@ class ReferenceBackend final : public Backend {
   Status forward(const PreparedWeight& pw, const TensorView& x, const TensorView& y, void*) const override {
     const auto& w = static_cast<const ReferenceWeight&>(pw).w;
     const int64_t m = x.size(0);
-    Tensor q(DType::i8, {m, w.k}), scale(DType::f32, {m}), zp(DType::i32, {m});
-    W4A8_RETURN_IF_ERROR(quantize_per_token(x, /*symmetric=*/true, w.group_size, q.view(), scale.view(), zp.view(), {}));
+    // Dynamic asymmetric activations are uint8 (SPEC.md); the others int8.
+    const bool unsigned_q = !w.act.is_static && !w.act.symmetric;
+    Tensor q(unsigned_q ? DType::u8 : DType::i8, {m, w.k}), scale(DType::f32, {m}), zp(DType::i32, {m});
+    W4A8_RETURN_IF_ERROR(quantize_rows(x, w.act, w.group_size, q.view(), scale.view(), zp.view(), {}));
     detail::GemmArgs g;
     g.m = m;
     g.n = w.n;
@@ -38,6 +40,7 @@ class ReferenceBackend final : public Backend {
     g.num_groups = w.num_groups;
     g.a = q.view();
     g.a_scale = scale.view();
+    if (w.act.has_zero_point()) g.a_zp = zp.view();
     g.b = TensorView(w.packed.data(), DType::i32, {w.k / 8, w.n}, {1, w.k / 8});  // the seed's w_packed.t()
     g.b_scale = w.scales.view();
     if (w.zero_points.defined()) g.b_zp_packed = w.zero_points.view();

@@ -1,6 +1,6 @@
-// Scalar pieces the vector quantizers share with each other, written exactly
-// as the reference computes them (cpu/ref/act_quant_ref.cpp): the scale from
-// the row's absolute maximum, and one element's int8 value.
+// Scalar pieces the vector quantizers share with each other, built on the
+// rules the reference uses (core/act_quant_rule.h): a row's rule, and one
+// element's stored int8 value.
 #pragma once
 
 #include <algorithm>
@@ -12,13 +12,30 @@
 
 namespace w4a8::cpu::act_quant_detail {
 
-inline float symmetric_scale(float amax, DType dtype) {
-  return detail::round_to_dtype(std::max(amax / detail::kSymActQmax, detail::kMinActScale), dtype);
+// A row's rule from pass 1's statistics, with the shift to signed storage
+// (128 for dynamic asymmetric rows). Records the scale and zero point; false
+// when the asymmetric zero point does not fit int32.
+struct StoredRule {
+  detail::RowRule rule;
+  int32_t shift = 0;
+};
+
+inline bool row_rule(const ActQuantParams& p, int64_t row, float amax, float mn, float mx, StoredRule* out) {
+  if (p.scheme.is_static) {
+    out->rule = detail::static_row_rule(p.scheme);
+  } else if (p.scheme.symmetric) {
+    out->rule = detail::symmetric_row_rule(amax, p.dtype);
+  } else {
+    if (p.k == 0) mn = mx = 0.0f;
+    if (!detail::asymmetric_row_rule(mn, mx, p.dtype, &out->rule)) return false;
+    out->shift = 128;
+  }
+  p.scale[row] = out->rule.scale;
+  if (p.zp) p.zp[row] = out->rule.zero_point - out->shift;
+  return true;
 }
 
-inline int32_t quantize_one(float v, float s) {
-  return static_cast<int32_t>(std::clamp(detail::round_half_even(v / s), -128.0f, 127.0f));
-}
+inline int32_t quantize_one(float v, const StoredRule& r) { return detail::quantize_value(v, r.rule) - r.shift; }
 
 // A per-thread fp32 copy of one row: the second pass (and the act-order
 // gather) reads it instead of converting the input twice.

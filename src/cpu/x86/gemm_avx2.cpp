@@ -14,6 +14,14 @@ namespace w4a8::cpu {
 namespace {
 constexpr int kTokens = 2;  // 2 tokens x 2 halves x (int32 + fp32) = 8 of the 16 ymm registers
 
+// Eight per-channel floats from c0, zero past the last channel n.
+__attribute__((target("avx2"))) inline __m256 load_channels(const float* v, int64_t c0, int64_t n) {
+  float b[8] = {};
+  for (int c = 0; c < 8; ++c)
+    if (c0 + c < n) b[c] = v[c0 + c];
+  return _mm256_loadu_ps(b);
+}
+
 template <int kM>
 __attribute__((target("avx2,fma"))) void tile_pass(const CpuGemmParams& p, int64_t t, int64_t m0) {
   const int64_t octets = p.k / 8;
@@ -60,14 +68,12 @@ __attribute__((target("avx2,fma"))) void tile_pass(const CpuGemmParams& p, int64
     float out[16];
     const __m256 a = _mm256_set1_ps(p.a_scale[m0 + r]);
     for (int h = 0; h < 2; ++h) {
-      __m256 bias = _mm256_setzero_ps();
-      if (p.bias) {
-        float b[8] = {};
-        for (int c = 0; c < 8; ++c)
-          if (t * 16 + 8 * h + c < p.n) b[c] = p.bias[t * 16 + 8 * h + c];
-        bias = _mm256_loadu_ps(b);
-      }
-      _mm256_storeu_ps(out + 8 * h, _mm256_fmadd_ps(a, facc[r][h], bias));
+      __m256 bias = _mm256_setzero_ps(), f = facc[r][h];
+      if (p.bias) bias = load_channels(p.bias, t * 16 + 8 * h, p.n);
+      if (p.a_zp)  // the activation zero point's share: f - z * row_sums, one rounding
+        f = _mm256_fnmadd_ps(_mm256_set1_ps(static_cast<float>(p.a_zp[m0 + r])),
+                             load_channels(p.row_sums, t * 16 + 8 * h, p.n), f);
+      _mm256_storeu_ps(out + 8 * h, _mm256_fmadd_ps(a, f, bias));
     }
     for (int c = 0; c < 16 && t * 16 + c < p.n; ++c) p.y[(m0 + r) * p.n + t * 16 + c] = out[c];
   }

@@ -97,8 +97,12 @@ W4A8_VNNI void micro_kernel(const CpuGemmParams& p, const int8_t* qp, int64_t t0
     const int64_t valid = p.n - c0 < 16 ? p.n - c0 : 16;
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
     const __m512 bias = p.bias ? _mm512_maskz_loadu_ps(mask, p.bias + c0) : _mm512_setzero_ps();
+    const __m512 row_sums = p.a_zp ? _mm512_maskz_loadu_ps(mask, p.row_sums + c0) : _mm512_setzero_ps();
     for (int r = 0; r < MR; ++r) {
-      const __m512 v = _mm512_fmadd_ps(_mm512_set1_ps(p.a_scale[m0 + r]), _mm512_load_ps(facc[r][i]), bias);
+      __m512 f = _mm512_load_ps(facc[r][i]);
+      if (p.a_zp)  // the activation zero point's share: f - z * row_sums, one rounding
+        f = _mm512_fnmadd_ps(_mm512_set1_ps(static_cast<float>(p.a_zp[m0 + r])), row_sums, f);
+      const __m512 v = _mm512_fmadd_ps(_mm512_set1_ps(p.a_scale[m0 + r]), f, bias);
       _mm512_mask_storeu_ps(p.y + (m0 + r) * p.n + c0, mask, v);
     }
   }

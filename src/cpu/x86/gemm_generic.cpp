@@ -33,8 +33,9 @@ void gemm_generic(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end) 
       for (int c = 0; c < 16; ++c) {
         const int64_t ch = t * 16 + c;
         if (ch >= p.n) continue;
-        // One rounding, like the VNNI kernel's epilogue.
-        p.y[m * p.n + ch] = std::fma(p.a_scale[m], facc[c], p.bias ? p.bias[ch] : 0.0f);
+        // The activation zero point's share, then one rounding, like the VNNI kernel's epilogue.
+        const float f = p.a_zp ? std::fma(-static_cast<float>(p.a_zp[m]), p.row_sums[ch], facc[c]) : facc[c];
+        p.y[m * p.n + ch] = std::fma(p.a_scale[m], f, p.bias ? p.bias[ch] : 0.0f);
       }
     }
   }

@@ -21,6 +21,10 @@ struct CpuGemmParams {
   const int8_t* q_packed = nullptr; // the same, packed by pack_tokens_for_vnni (VNNI kernel only)
   int64_t m = 0;
   const float* a_scale = nullptr;   // [m]
+  // Activation zero points (asymmetric or static activations), or null: output
+  // (m, ch) becomes a_scale[m] * (sum - a_zp[m] * row_sums[ch]) + bias[ch].
+  const int32_t* a_zp = nullptr;    // [m]
+  const float* row_sums = nullptr;  // [n]: sum over k of the dequantized weight
   const int32_t* gsum = nullptr;    // [m][groups]
   float* y = nullptr;               // [m][n] fp32 (the backend converts to the output dtype)
 };

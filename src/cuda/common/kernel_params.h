@@ -22,6 +22,10 @@ struct GemmParams {
   bool wgmma_k_order = false;  // q permuted inside each 32 for the sm_90a kernel (k_order.cuh)
   const float* a_scale = nullptr;  // [m]
   const int32_t* gsum = nullptr;   // [m][groups]: sums of q per group
+  // Activation zero points (asymmetric or static activations), or null: the
+  // epilogue subtracts a_zp[tok] * row_sums[ch] from the group-scaled sum.
+  const int32_t* a_zp = nullptr;    // [m]
+  const float* row_sums = nullptr;  // [n]: sum over k of the dequantized weight
   // Output [m][n]
   void* out = nullptr;
   OutType out_type = OutType::f16;

@@ -182,9 +182,7 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
     float v = 0.0f;
 #pragma unroll
     for (int w2 = 0; w2 < kSplitK; ++w2) v += partial[w2][t][src_lane][reg];
-    float y = p.a_scale[tok] * (v * kUnpackScale);
-    if (p.bias) y += p.bias[ch];
-    store_output(p, tok, ch, y);
+    store_output(p, tok, ch, finish_output(p, tok, ch, v * kUnpackScale, p.bias ? p.bias[ch] : 0.0f));
   }
 }
 

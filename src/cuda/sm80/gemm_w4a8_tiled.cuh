@@ -174,9 +174,7 @@ __global__ void __launch_bounds__(32 * kWarpsN * kWarpsM, kMinBlocks) gemm_w4a8_
         const int c = ch + (r >= 2 ? 8 : 0);
         const int tok = m0 + (warp_m * kTilesM + j) * 8 + tig * 2 + (r % 2);
         if (c >= p.n || tok >= p.m) continue;
-        float y = p.a_scale[tok] * (facc[i][j][r] * kUnpackScale);
-        if (p.bias) y += p.bias[c];
-        store_output(p, tok, c, y);
+        store_output(p, tok, c, finish_output(p, tok, c, facc[i][j][r] * kUnpackScale, p.bias ? p.bias[c] : 0.0f));
       }
     }
   }

@@ -258,7 +258,6 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     for (int c = 0; c < 2; ++c) {
       const int tok = t0 + c;
       if (tok >= p.m) continue;
-      const float as = p.a_scale[tok];
       int gs = 0;
       if constexpr (kZeroPoint && kPromote == Promote::per_channel) gs = p.gsum[tok];
 #pragma unroll
@@ -274,9 +273,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
         } else {
           f = facc[4 * j + r];
         }
-        float y = as * (f * kUnpackScale);
-        if (p.bias) y += h ? b_hi : b_lo;
-        store_output(p, tok, ch, y);
+        store_output(p, tok, ch, finish_output(p, tok, ch, f * kUnpackScale, h ? b_hi : b_lo));
       }
     }
   }
