@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -107,6 +108,99 @@ std::vector<int64_t> parse_ints(const std::string& s) {
   return v;
 }
 
+// The layer of an N x K shape with each extension of the seed's scheme, and
+// the activation scheme's values (kept alive with the views).
+struct ExtensionLayer {
+  std::vector<int8_t> values, zero_points;
+  std::vector<int32_t> g_idx;
+  Tensor scales;
+  float input_scale = 0.02f;
+  int32_t input_zero_point = -17;
+  LinearWeights weights(const std::string& variant) const {
+    LinearWeights lw;
+    const int64_t n = scales.shape()[0], groups = scales.shape()[1], k = static_cast<int64_t>(g_idx.size());
+    lw.values = TensorView(const_cast<int8_t*>(values.data()), DType::i8, {n, k});
+    lw.scales = scales.view();
+    lw.group_size = k / groups;
+    if (variant == "zp") lw.zero_points = TensorView(const_cast<int8_t*>(zero_points.data()), DType::i8, {n, groups});
+    if (variant == "g_idx") lw.g_idx = TensorView(const_cast<int32_t*>(g_idx.data()), DType::i32, {k});
+    if (variant == "a_asym") lw.act_symmetric = false;
+    if (variant == "static" || variant == "static_zp")
+      lw.input_scale = TensorView(const_cast<float*>(&input_scale), DType::f32, {1});
+    if (variant == "static_zp") {
+      lw.act_symmetric = false;
+      lw.input_zero_point = TensorView(const_cast<int32_t*>(&input_zero_point), DType::i32, {1});
+    }
+    return lw;
+  }
+};
+
+// Issue 8's measure: each extension's forward time over the seed's scheme
+// (dynamic symmetric activations, symmetric weights), same shape, same M, same
+// run, weights rotated like the main table. Two interleaved rounds; the
+// faster of each variant's two medians counts.
+void run_extension_costs(const std::string& shapes, const std::vector<int64_t>& ms, int64_t group,
+                         size_t rotate_bytes, cudaStream_t s, nlohmann::json& out) {
+  const std::vector<std::string> variants = {"sym", "zp", "g_idx", "a_asym", "static", "static_zp"};
+  fmt::print("\nExtension costs (group {}): forward time, and its ratio to the seed's scheme (sym)\n", group);
+  fmt::print("{:>6} {:>6} {:>5}", "N", "K", "M");
+  for (const auto& v : variants) fmt::print(" {:>16}", v);
+  fmt::print("\n");
+  std::stringstream ss(shapes);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const int64_t n = std::stoll(item.substr(0, item.find('x'))), k = std::stoll(item.substr(item.find('x') + 1));
+    const int64_t g = group == -1 ? k : group, groups = k / g;
+    ExtensionLayer e;
+    std::mt19937 rng(static_cast<uint32_t>(n * 17 + k));
+    std::uniform_int_distribution<int> di(-8, 7);
+    e.values.resize(size_t(n) * k);
+    for (auto& v : e.values) v = static_cast<int8_t>(di(rng));
+    e.zero_points.resize(size_t(n) * groups);
+    for (auto& v : e.zero_points) v = static_cast<int8_t>(di(rng));
+    e.scales = Tensor(DType::f16, {n, groups});
+    for (int64_t i = 0; i < n * groups; ++i) store_from_float(e.scales.view(), i, 0.001f + 0.0001f * (i % 17));
+    for (int64_t i = 0; i < k; ++i) e.g_idx.push_back(static_cast<int32_t>(i / g));
+    std::shuffle(e.g_idx.begin(), e.g_idx.end(), rng);
+    const double bytes = n * k / 2.0 + n * groups * 2.0;
+    const int copies = static_cast<int>(std::clamp<double>(std::ceil(rotate_bytes / bytes), 1, 64));
+    const int64_t max_m = *std::max_element(ms.begin(), ms.end());
+    std::map<std::string, std::vector<W4A8Linear>> layers;
+    for (const auto& v : variants)
+      for (int i = 0; i < copies; ++i) {
+        LinearOptions o;
+        o.backend = "cuda";
+        o.max_tokens = std::max<int64_t>(max_m, 1);
+        layers[v].push_back(W4A8Linear::create(e.weights(v), o).value());
+      }
+    for (int64_t m : ms) {
+      DeviceBuffer x16(size_t(m) * k * 2), y(size_t(m) * n * 2);
+      fill_random(x16.p, size_t(m) * k, Baseline::fp16, 9);
+      const TensorView xv(x16.p, DType::f16, {m, k}, Device::cuda(0));
+      const TensorView yv(y.p, DType::f16, {m, n}, Device::cuda(0));
+      std::map<std::string, double> best;
+      for (int round = 0; round < 2; ++round)
+        for (const auto& v : variants) {
+          auto& ls = layers[v];
+          const double t = time_graph([&](int i, cudaStream_t st) {
+            ForwardOptions fo;
+            fo.stream = st;
+            throw_if_error(ls[i % copies].forward(xv, yv, fo));
+          }, std::max(copies, 8), s);
+          best[v] = round == 0 ? t : std::min(best[v], t);
+        }
+      for (const auto& v : variants) throw_if_error(layers[v][0].poll_errors(s));
+      fmt::print("{:>6} {:>6} {:>5}", n, k, m);
+      nlohmann::json row = {{"n", n}, {"k", k}, {"group", group}, {"m", m}};
+      for (const auto& v : variants) {
+        fmt::print(" {:>8.1f} {:>6.3f}x", best[v] * 1e6, best[v] / best["sym"]);
+        row[v + "_us"] = best[v] * 1e6;
+      }
+      fmt::print("\n");
+      out["extensions"].push_back(row);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,11 +208,14 @@ int main(int argc, char** argv) {
   std::string shapes = "6144x4096,4096x4096,28672x4096,4096x14336,10240x8192,8192x28672";
   std::string ms = "1,4,16,32,64,128,256,512,1024,4096", groups = "128,-1", json_path;
   double rotate_l2_multiple = 4.0;
+  bool extensions = false;
   app.add_option("--shapes", shapes, "NxK list")->capture_default_str();
   app.add_option("--m", ms, "token counts")->capture_default_str();
   app.add_option("--groups", groups, "group sizes (-1: per channel)")->capture_default_str();
   app.add_option("--json", json_path, "write results as JSON");
   app.add_option("--rotate", rotate_l2_multiple, "weights rotate through this many L2 sizes")->capture_default_str();
+  app.add_flag("--extensions", extensions,
+               "instead of the baselines: each extension's time over the seed's scheme (first group of --groups)");
   CLI11_PARSE(app, argc, argv);
   try {
     cudaDeviceProp prop{};
@@ -130,6 +227,11 @@ int main(int argc, char** argv) {
     fmt::print("device: {} ({} SMs, L2 {:.0f} MiB); copy bandwidth {:.0f} GB/s (read+write)\n", prop.name,
                prop.multiProcessorCount, prop.l2CacheSize / 1048576.0, bw / 1e9);
     nlohmann::json out = {{"device", prop.name}, {"copy_gb_per_s", bw / 1e9}, {"results", nlohmann::json::array()}};
+    if (extensions) {
+      run_extension_costs(shapes, parse_ints(ms), parse_ints(groups).front(), rotate_bytes, s, out);
+      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
+      return 0;
+    }
 
     cublasLtHandle_t lt;
     if (cublasLtCreate(&lt) != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasLtCreate failed");

@@ -44,11 +44,12 @@ std::shared_ptr<const W4A8Linear> lookup(const at::Tensor& handle, const char* o
 
 at::Tensor prepare(const at::Tensor& weight_packed, const at::Tensor& weight_scale, int64_t group_size,
                    const c10::optional<at::Tensor>& zero_points, const c10::optional<at::Tensor>& g_idx,
-                   c10::string_view backend, int64_t max_tokens) {
+                   c10::string_view backend, int64_t max_tokens, const c10::optional<at::Tensor>& input_scale,
+                   const c10::optional<at::Tensor>& input_zero_point, bool act_symmetric) {
   constexpr const char* kOp = "prepare_linear";
   // Preparation reads host copies; the prepared layer lives on the weights' device.
   const at::Tensor packed = weight_packed.cpu().contiguous(), scales = weight_scale.cpu().contiguous();
-  at::Tensor zp, gi;
+  at::Tensor zp, gi, in_scale, in_zp;
   LinearWeights w;
   w.packed = view_of(packed, "weight_packed", kOp);
   w.scales = view_of(scales, "weight_scale", kOp);
@@ -60,6 +61,16 @@ at::Tensor prepare(const at::Tensor& weight_packed, const at::Tensor& weight_sca
   if (g_idx.has_value()) {
     gi = g_idx->cpu().contiguous();
     w.g_idx = view_of(gi, "g_idx", kOp);
+  }
+  // Static activations: one calibrated scale (and zero point) per tensor.
+  w.act_symmetric = act_symmetric;
+  if (input_scale.has_value()) {
+    in_scale = input_scale->detach().cpu().reshape({-1}).contiguous();  // [1] or [1, 1] as checkpoints store it
+    w.input_scale = view_of(in_scale, "input_scale", kOp);
+  }
+  if (input_zero_point.has_value()) {
+    in_zp = input_zero_point->detach().cpu().reshape({-1}).contiguous();
+    w.input_zero_point = view_of(in_zp, "input_zero_point", kOp);
   }
   LinearOptions opt;
   opt.backend = std::string(backend);

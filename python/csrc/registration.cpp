@@ -11,11 +11,13 @@ TORCH_LIBRARY(w4a8, m) {
       "int group_size, Tensor? g_idx=None, Tensor? bias=None, *, ScalarType out_dtype) -> Tensor");
   m.def("quantize_weights_int4(Tensor w, int group_size=128, bool symmetric=True) -> (Tensor, Tensor, Tensor)");
   m.def("dynamic_per_token_int8_quant(Tensor x, bool symmetric=True) -> (Tensor, Tensor, Tensor)");
+  m.def("static_int8_quant(Tensor x, Tensor scale, Tensor? zero_point=None) -> Tensor");
   // Weights prepared once into a W4A8Linear held by the extension; the handle
   // is a 0-dim CPU int64 tensor, its id (see ops_linear.cpp).
   m.def(
       "prepare_linear(Tensor weight_packed, Tensor weight_scale, int group_size, Tensor? zero_points=None, "
-      "Tensor? g_idx=None, str backend=\"auto\", int max_tokens=1024) -> Tensor");
+      "Tensor? g_idx=None, str backend=\"auto\", int max_tokens=1024, Tensor? input_scale=None, "
+      "Tensor? input_zero_point=None, bool act_symmetric=True) -> Tensor");
   m.def("linear(Tensor x, Tensor handle, int out_features, Tensor? bias=None, ScalarType? out_dtype=None) -> Tensor");
   m.def("release_linear(Tensor handle) -> ()");
 }
@@ -24,6 +26,7 @@ TORCH_LIBRARY(w4a8, m) {
 // backend (torch 1.13 has no such fallthrough for Meta tensors by itself).
 TORCH_LIBRARY_IMPL(w4a8, Autograd, m) {
   for (const char* op : {"int4_gemm_w4a8", "int4_gemm_w4a8.out_dtype", "quantize_weights_int4",
-                         "dynamic_per_token_int8_quant", "prepare_linear", "linear", "release_linear"})
+                         "dynamic_per_token_int8_quant", "static_int8_quant", "prepare_linear", "linear",
+                         "release_linear"})
     m.impl(op, torch::CppFunction::makeFallthrough());
 }

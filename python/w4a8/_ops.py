@@ -18,6 +18,13 @@ def dynamic_per_token_int8_quant(x, symmetric=True):
     return _ops.dynamic_per_token_int8_quant(x, symmetric)
 
 
+def static_int8_quant(x, scale, zero_point=None):
+    """x [..., K] -> q [..., K] int8 = clamp(round_half_even(x / scale + zero_point), -128, 127) with one calibrated
+    scale (and zero point) for the whole tensor, the division in fp32. The GEMM then takes A_scale = scale and
+    A_zp = zero_point ([1])."""
+    return _ops.static_int8_quant(x, scale, zero_point)
+
+
 def int4_gemm_w4a8(A, A_scale, A_zp, B, B_scale, B_zp, group_size, g_idx=None, bias=None, out_dtype=None):
     """The seed's op: B is w_packed.t() ([K/8, N] view), B_scale [K/g, N], B_zp the constant 8 ([1]) or packed
     per-group zero points [K/g, N/8]. fp16 output like the seed unless out_dtype says otherwise."""
@@ -51,9 +58,13 @@ class PreparedLinear:
     Calling it quantizes x per token and runs the GEMM in one call; nothing is repacked per call."""
 
     def __init__(self, weight_packed, weight_scale, group_size, zero_points=None, g_idx=None, backend="auto",
-                 max_tokens=1024):
+                 max_tokens=1024, input_scale=None, input_zero_point=None, act_symmetric=True):
+        """Activations: dynamic per token (act_symmetric=False: asymmetric, uint8 with a zero point per token),
+        or static when input_scale (one value) is given, with an optional input_zero_point (int8 range,
+        which needs act_symmetric=False)."""
         self.handle = _ops.prepare_linear(weight_packed, weight_scale, group_size, zero_points, g_idx, backend,
-                                          max_tokens)  # a 0-dim CPU int64 tensor: the prepared layer's id
+                                          max_tokens, input_scale, input_zero_point,
+                                          act_symmetric)  # a 0-dim CPU int64 tensor: the prepared layer's id
         self.out_features, self.in_features = weight_packed.shape[0], weight_packed.shape[1] * 8
         self.device = weight_packed.device
 

@@ -9,6 +9,9 @@ differ, all additions: asymmetric weights (config.zero_points) and act-order
 (config.has_g_idx, the g_idx parameter named by w_gidx_param_name) are
 accepted, and process_weights_after_loading also prepares the layer once for
 the extension, so apply_weights is one fused call with no repacking per call.
+The seed's remaining TODOs are filled too: asymmetric activations
+(config.act_symmetric = False) and static activation scales (config.act_static,
+the input_scale / input_zero_point parameters named by the act_s/act_zp names).
 """
 import logging
 from dataclasses import dataclass
@@ -31,6 +34,9 @@ class LayerConfig:
     zero_points: bool = False
     group_size: int = 128                     # -1: per output channel
     has_g_idx: bool = False
+    # Extensions (not in vLLM's config): how activations are quantized.
+    act_symmetric: bool = True                # False: per-token (or static) zero points
+    act_static: bool = False                  # one calibrated scale per tensor (input_scale)
 
 
 def _type_name(t) -> str:
@@ -40,7 +46,8 @@ def _type_name(t) -> str:
 class W4A8IntLinearKernel:
     def __init__(self, c: LayerConfig, w_q_param_name: str = "weight_packed", w_s_param_name: str = "weight_scale",
                  w_zp_param_name: Optional[str] = None, w_gidx_param_name: Optional[str] = None,
-                 max_tokens: int = 1024) -> None:
+                 max_tokens: int = 1024, act_s_param_name: str = "input_scale",
+                 act_zp_param_name: str = "input_zero_point") -> None:
         ok, why = self.can_implement(c)
         if not ok:
             raise ValueError(why)
@@ -49,6 +56,8 @@ class W4A8IntLinearKernel:
         self.w_s_name = w_s_param_name
         self.w_zp_name = w_zp_param_name
         self.w_gidx_name = w_gidx_param_name
+        self.act_s_name = act_s_param_name
+        self.act_zp_name = act_zp_param_name
         self.max_tokens = max_tokens
 
     @classmethod
@@ -102,12 +111,23 @@ class W4A8IntLinearKernel:
             perm = torch.sort(g_idx.cpu().to(torch.int64), stable=True).indices
             layer.register_buffer("_w4a8_op_weight", _ops.pack_int4(w[:, perm.to(device)]), persistent=False)
             layer.register_buffer("_w4a8_op_perm", perm.to(torch.int32).to(device), persistent=False)
+        input_scale = input_zp = None
+        if self.config.act_static:
+            if getattr(layer, self.act_s_name, None) is None:
+                raise ValueError(f"config.act_static is set but the layer has no '{self.act_s_name}' parameter")
+            input_scale = getattr(layer, self.act_s_name).data.reshape(1)
+            zp = getattr(layer, self.act_zp_name, None)
+            if zp is not None and not self.config.act_symmetric:
+                input_zp = zp.data.reshape(1).to(torch.int32)
         packed = _ops.pack_int4(w)                              # [N, K/8] int32
         setattr(layer, self.w_q_name, torch.nn.Parameter(packed, requires_grad=False))
         # The unpacked weight is not kept twice (the seed does the same).
         layer.register_parameter("weight", None)
         layer._w4a8_prepared = _ops.PreparedLinear(packed, scale_ng, self.config.group_size, zp_ng, g_idx,
-                                                   max_tokens=self.max_tokens)
+                                                   max_tokens=self.max_tokens, input_scale=input_scale,
+                                                   input_zero_point=input_zp,
+                                                   act_symmetric=self.config.act_symmetric)
+        layer._w4a8_act = (input_scale, input_zp)  # for the two-op path
 
     def apply_weights(self, layer: torch.nn.Module, x: torch.Tensor, bias: Optional[torch.Tensor] = None):
         reshaped_x = x.reshape(-1, x.shape[-1])
@@ -115,11 +135,20 @@ class W4A8IntLinearKernel:
         if prepared is not None and prepared.device == x.device:
             out = prepared(reshaped_x, bias, out_dtype=torch.float16)
         else:  # the seed's two ops, e.g. after the layer was moved to another device
-            quant_x, x_scale, x_zero = _ops.dynamic_per_token_int8_quant(reshaped_x, True)
+            quant_x, x_scale, x_zero = self._quantize(layer, reshaped_x)
             act_order = getattr(layer, "_w4a8_op_perm", None) is not None
             weight = layer._w4a8_op_weight if act_order else getattr(layer, self.w_q_name)
             out = _ops.int4_gemm_w4a8(quant_x, x_scale, x_zero, weight.t(), getattr(layer, self.w_s_name),
                                       layer.weight_zero_point, self.config.group_size,
                                       layer._w4a8_op_perm if act_order else None, bias)
         return out.to(x.dtype).reshape(*x.shape[:-1], out.shape[-1])
+
+    def _quantize(self, layer, x):
+        """The activations as the layer's scheme quantizes them, for the op: (q, scale, zero point)."""
+        if not self.config.act_static:
+            return _ops.dynamic_per_token_int8_quant(x, self.config.act_symmetric)
+        scale, zp = layer._w4a8_act
+        scale = scale.to(x.device)
+        zp = torch.zeros(1, dtype=torch.int32, device=x.device) if zp is None else zp.to(x.device)
+        return _ops.static_int8_quant(x, scale, zp), scale.float(), zp
 

@@ -11,11 +11,14 @@ class W4A8Linear(torch.nn.Module):
     """y = x . dequant(W)^T + bias, computed as W4A8 (int4 weights, int8 tokens, exact int32 group sums).
 
     Buffers: weight_packed [N, K/8] int32 (the public packing), weight_scale [N, G], optional
-    weight_zero_point [N, G] int8 and bias [N]. The extension prepares the weights once per device
-    the first time the layer runs there."""
+    weight_zero_point [N, G] int8 and bias [N]; with static_activations, input_scale [1] (and
+    input_zero_point [1] int8 when act_symmetric is False), as compressed-tensors names them.
+    Activations are otherwise quantized per token (asymmetric when act_symmetric is False).
+    The extension prepares the weights once per device the first time the layer runs there."""
 
     def __init__(self, in_features: int, out_features: int, group_size: int = 128, bias: bool = True,
-                 dtype: torch.dtype = torch.float16, zero_points: bool = False):
+                 dtype: torch.dtype = torch.float16, zero_points: bool = False, act_symmetric: bool = True,
+                 static_activations: bool = False):
         super().__init__()
         self.in_features, self.out_features, self.group_size = in_features, out_features, group_size
         groups = 1 if group_size == -1 else in_features // group_size
@@ -24,6 +27,10 @@ class W4A8Linear(torch.nn.Module):
         self.register_buffer("weight_zero_point",
                              torch.zeros(out_features, groups, dtype=torch.int8) if zero_points else None)
         self.register_buffer("bias", torch.zeros(out_features, dtype=dtype) if bias else None)
+        self.act_symmetric = act_symmetric
+        self.register_buffer("input_scale", torch.ones(1, dtype=dtype) if static_activations else None)
+        self.register_buffer("input_zero_point",
+                             torch.zeros(1, dtype=torch.int8) if static_activations and not act_symmetric else None)
         self._prepared: Optional[_ops.PreparedLinear] = None
 
     @classmethod
@@ -43,8 +50,14 @@ class W4A8Linear(torch.nn.Module):
     def _prepared_for(self, device: torch.device) -> _ops.PreparedLinear:
         if self._prepared is None or self._prepared.device != device:
             self._prepared = _ops.PreparedLinear(self.weight_packed, self.weight_scale, self.group_size,
-                                                 self.weight_zero_point)
+                                                 self.weight_zero_point, input_scale=self.input_scale,
+                                                 input_zero_point=self.input_zero_point,
+                                                 act_symmetric=self.act_symmetric)
         return self._prepared
+
+    def _load_from_state_dict(self, *args, **kwargs):  # new weights or scales: prepare again
+        self._prepared = None
+        return super()._load_from_state_dict(*args, **kwargs)
 
     def _apply(self, fn, *args, **kwargs):  # .to()/.cuda(): prepare again on the new device
         self._prepared = None
@@ -55,4 +68,5 @@ class W4A8Linear(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, group_size={self.group_size}, "
-                f"bias={self.bias is not None}, zero_points={self.weight_zero_point is not None}")
+                f"bias={self.bias is not None}, zero_points={self.weight_zero_point is not None}, "
+                f"act_symmetric={self.act_symmetric}, static_activations={self.input_scale is not None}")

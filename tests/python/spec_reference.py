@@ -25,6 +25,12 @@ def per_token_quant(x, symmetric=True):
     return q.reshape(x.shape), s.to(x.dtype).reshape(*lead, 1), z.reshape(*lead, 1)
 
 
+def static_quant(x, scale, zero_point=0):
+    """One calibrated scale (and zero point) for the tensor: clamp(round(x / s + z), -128, 127), in fp32."""
+    s = torch.as_tensor(scale).float().reshape(())
+    return torch.clamp(torch.round(x.float() / s + float(zero_point)), -128, 127).to(torch.int8)
+
+
 def unpack_int4(packed, k):
     """[N, K/8] int32 -> [N, K] int64 in -8..7 (SPEC.md's unpack rule)."""
     shifts = torch.arange(0, 32, 4, dtype=torch.int64)

@@ -19,6 +19,33 @@ def test_per_token_quant_on_the_gpu_equals_the_cpu():
         assert torch.equal(a.cpu(), b)
 
 
+def test_asymmetric_and_static_quant_on_the_gpu_equal_the_cpu():
+    x = (torch.rand(37, 4096) * 5 - 1).half()
+    for a, b in zip(w4a8.dynamic_per_token_int8_quant(x.to(CUDA), False), w4a8.dynamic_per_token_int8_quant(x, False)):
+        assert torch.equal(a.cpu(), b)
+    scale, zp = torch.tensor([0.021], dtype=torch.float16), torch.tensor([-13], dtype=torch.int8)
+    assert torch.equal(w4a8.static_int8_quant(x.to(CUDA), scale.to(CUDA), zp.to(CUDA)).cpu(),
+                       w4a8.static_int8_quant(x, scale, zp))
+
+
+@pytest.mark.parametrize("scheme", ["dynamic_asym", "static", "static_zp"])
+def test_activation_schemes_on_the_gpu_equal_the_cpu(scheme):
+    n, k, group = 256, 1024, 128
+    g = torch.Generator().manual_seed(21)
+    packed = w4a8.pack_int4(torch.randint(-8, 8, (n, k), generator=g, dtype=torch.int8))
+    scale_ng = (torch.rand(n, k // group, generator=g) * 0.02 + 0.001).half()
+    kw = {"act_symmetric": scheme == "static"}
+    if scheme != "dynamic_asym":
+        kw["input_scale"] = torch.tensor([0.02], dtype=torch.float16)
+    if scheme == "static_zp":
+        kw["input_zero_point"] = torch.tensor([-21], dtype=torch.int8)
+    cpu = w4a8.PreparedLinear(packed, scale_ng, group, **kw)
+    gpu = w4a8.PreparedLinear(packed.to(CUDA), scale_ng.to(CUDA), group, **kw)
+    for m in (1, 19, 300):
+        x = (torch.rand(m, k, generator=g) * 3 - 0.5).half()
+        assert rel(gpu(x.to(CUDA)).cpu(), cpu(x).double()) <= 2e-3
+
+
 @pytest.mark.parametrize("asym", [False, True])
 def test_int4_gemm_w4a8_on_the_gpu_equals_the_cpu(asym):
     g = torch.Generator().manual_seed(5)

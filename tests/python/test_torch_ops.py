@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import w4a8
-from spec_reference import SeedKernel, gemm, per_token_quant
+from spec_reference import SeedKernel, gemm, per_token_quant, static_quant
 
 DTYPES = [torch.float16, torch.bfloat16]
 
@@ -28,6 +28,98 @@ def test_per_token_quant_is_the_spec_bit_for_bit(dtype, symmetric):
     rq, rs, rz = per_token_quant(x, symmetric)
     assert q.dtype == rq.dtype and q.shape == x.shape and s.shape == (2, 5, 1) and z.shape == (2, 5, 1)
     assert torch.equal(q, rq) and torch.equal(s, rs) and torch.equal(z, rz)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("zero_point", [None, -37])
+def test_static_quant_is_the_spec_bit_for_bit(dtype, zero_point):
+    g = torch.Generator().manual_seed(1)
+    x = (torch.randn(3, 4, 128, generator=g) * 2).to(dtype)
+    scale = torch.tensor([0.0173], dtype=dtype)  # as a checkpoint stores it: one value in the model dtype
+    zp = None if zero_point is None else torch.tensor([zero_point], dtype=torch.int8)
+    q = w4a8.static_int8_quant(x, scale, zp)
+    assert q.dtype == torch.int8 and q.shape == x.shape
+    assert torch.equal(q, static_quant(x, scale, zero_point or 0))
+    with pytest.raises(RuntimeError, match="not a finite positive scale"):
+        w4a8.static_int8_quant(x, torch.tensor([0.0]))
+    with pytest.raises(RuntimeError, match="outside the int8 range"):
+        w4a8.static_int8_quant(x, scale, torch.tensor([300]))
+
+
+# Each activation scheme through the op: uint8 with a zero point per token, and
+# one scale (with or without a zero point) per tensor.
+@pytest.mark.parametrize("scheme", ["dynamic_asym", "static", "static_zp"])
+@pytest.mark.parametrize("asym_weights", [False, True])
+def test_int4_gemm_w4a8_takes_every_activation_scheme(scheme, asym_weights):
+    m, n, k, group = 5, 64, 256, 64
+    g = torch.Generator().manual_seed(3)
+    _, _, _, B, B_scale, B_zp = random_op_operands(m, n, k, group, asym_weights, g)
+    x = (torch.rand(m, k, generator=g) * 2.5 - 0.5).half()
+    if scheme == "dynamic_asym":
+        q, s, z = w4a8.dynamic_per_token_int8_quant(x, False)
+    else:
+        s = torch.tensor([0.0125])
+        z = torch.tensor([-29 if scheme == "static_zp" else 0], dtype=torch.int32)
+        q = w4a8.static_int8_quant(x, s, z)
+    y = w4a8.int4_gemm_w4a8(q, s, z, B, B_scale, B_zp, group, None, None, out_dtype=torch.float32)
+    assert rel(y, gemm(q, s, z, B, B_scale, B_zp, group)) <= 1e-5
+
+
+@pytest.mark.parametrize("scheme", ["dynamic_asym", "static", "static_zp"])
+@pytest.mark.parametrize("group", [128, -1])
+def test_prepared_layer_and_module_with_every_activation_scheme(scheme, group):
+    n, k = 48, 256
+    g = torch.Generator().manual_seed(4)
+    values = torch.randint(-8, 8, (n, k), generator=g, dtype=torch.int8)
+    groups = 1 if group == -1 else k // group
+    scale_ng = (torch.rand(n, groups, generator=g) * 0.02 + 0.001).half()
+    packed = w4a8.pack_int4(values)
+    x = (torch.rand(7, k, generator=g) * 3 - 0.5).half()
+    static = scheme != "dynamic_asym"
+    in_scale = torch.tensor([0.0125], dtype=torch.float16)
+    in_zp = torch.tensor([-29], dtype=torch.int8) if scheme == "static_zp" else None
+    layer = w4a8.PreparedLinear(packed, scale_ng, group, input_scale=in_scale if static else None,
+                                input_zero_point=in_zp, act_symmetric=scheme == "static")
+    if static:
+        z = torch.tensor([0 if in_zp is None else int(in_zp)], dtype=torch.int32)
+        q, s = static_quant(x, in_scale, int(z)), in_scale.float()
+    else:
+        q, s, z = per_token_quant(x, symmetric=False)
+    want = gemm(q, s, z, packed.t(), scale_ng.t(), torch.tensor([8]), group)
+    assert rel(layer(x), want) <= 1e-3
+    # The nn.Module with the same buffers gives the same result.
+    mod = w4a8.W4A8Linear(k, n, group, bias=False, act_symmetric=scheme == "static", static_activations=static)
+    mod.weight_packed.copy_(packed)
+    mod.weight_scale.copy_(scale_ng)
+    if static:
+        mod.input_scale.copy_(in_scale)
+    if in_zp is not None:
+        mod.input_zero_point.copy_(in_zp)
+    assert torch.equal(mod(x), layer(x))
+
+
+def test_kernel_class_with_static_activations():
+    """The seed's class with the static TODO filled: input_scale / input_zero_point parameters, prepared
+    and through the two ops."""
+    n, k, group = 64, 256, 128
+    g = torch.Generator().manual_seed(5)
+    layer = make_layer(n, k, group, torch.float16, g)
+    layer.input_scale = torch.nn.Parameter(torch.tensor([0.02], dtype=torch.float16), requires_grad=False)
+    layer.input_zero_point = torch.nn.Parameter(torch.tensor([11], dtype=torch.int8), requires_grad=False)
+    values, scale_ng = layer.weight_packed.data.clone(), layer.weight_scale.data.clone()
+    config = w4a8.LayerConfig(partition_weight_shape=(k, n), group_size=group, act_static=True, act_symmetric=False)
+    kernel = w4a8.W4A8IntLinearKernel(config)
+    kernel.process_weights_after_loading(layer)
+    x = (torch.rand(5, k, generator=g) * 2).half()
+    q = static_quant(x, layer.input_scale.data, 11)
+    want = gemm(q, layer.input_scale.data.float(), torch.tensor([11]), w4a8.pack_int4(values).t(), scale_ng.t(),
+                torch.tensor([8]), group, layer.bias)
+    assert rel(kernel.apply_weights(layer, x, layer.bias), want) <= 1e-3
+    layer._w4a8_prepared = None  # the two ops
+    assert rel(kernel.apply_weights(layer, x, layer.bias), want) <= 1e-3
+    missing = make_layer(n, k, group, torch.float16, g)
+    with pytest.raises(ValueError, match="input_scale"):
+        w4a8.W4A8IntLinearKernel(config).process_weights_after_loading(missing)
 
 
 def random_op_operands(m, n, k, group, asym_weights, g):
