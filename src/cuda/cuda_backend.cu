@@ -25,6 +25,9 @@ struct CudaWeight final : PreparedWeight {
   Tensor row_sums;  // [n_pad] f32 on the GPU when the activations have zero points
   int64_t max_tokens = 0;
   Tensor q, a_scale, a_zp, gsum, error_flag;  // workspace, sized once (a_zp with row_sums)
+  // Split-K scratch of the wgmma kernel (gemm_dispatch.cuh), where the shape can use it.
+  int64_t splitk_tiles = 0;
+  Tensor splitk_partials, splitk_counters;
 };
 
 template <typename T>
@@ -54,6 +57,11 @@ GemmParams gemm_params(const CudaWeight& w) {
   if (w.row_sums.defined()) {
     p.a_zp = w.a_zp.data_as<const int32_t>();
     p.row_sums = w.row_sums.data_as<const float>();
+  }
+  if (w.splitk_tiles > 0) {
+    p.splitk_partials = w.splitk_partials.data_as<uint32_t>();
+    p.splitk_counters = w.splitk_counters.data_as<int>();
+    p.splitk_capacity = static_cast<int>(w.splitk_tiles);
   }
   return p;
 }
@@ -253,6 +261,21 @@ class CudaBackend final : public Backend {
     w.gsum = std::move(g.value());
     w.error_flag = std::move(e.value());
     W4A8_CUDA_RETURN_IF_ERROR(cudaMemset(w.error_flag.data(), 0, sizeof(int)));
+    GemmParams shape;
+    shape.n_pad = static_cast<int>(w.n_pad);
+    shape.k_pad = static_cast<int>(w.k_pad);
+    shape.groups = static_cast<int>(w.groups);
+    shape.group_size = static_cast<int>(w.group_size);
+    w.splitk_tiles = gemm_splitk_scratch_tiles(shape);
+    if (w.splitk_tiles > 0) {
+      constexpr int64_t kPartialTileBytes = 128 * 64 * 4;
+      auto parts = Tensor::empty(DType::u8, {w.splitk_tiles * kPartialTileBytes}, w.device);
+      auto counters = Tensor::empty(DType::i32, {w.splitk_tiles}, w.device);
+      for (auto* r : {&parts, &counters}) W4A8_RETURN_IF_ERROR(r->status());
+      w.splitk_partials = std::move(parts.value());
+      w.splitk_counters = std::move(counters.value());
+      W4A8_CUDA_RETURN_IF_ERROR(cudaMemset(w.splitk_counters.data(), 0, w.splitk_counters.nbytes()));
+    }
     return Status::ok();
   }
 

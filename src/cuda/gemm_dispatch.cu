@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "cuda/gemm_dispatch.cuh"
 #include "cuda/common/launch.cuh"
@@ -33,6 +35,26 @@ int g_forced = -1;       // a Kernel, or -1
 int g_small_config = -1;  // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 (split-K warps x ring depth), or -1
 bool g_pdl = false;  // programmatic dependent launch (sm_90+)
 bool g_wgmma = false;  // the sm_90a kernel runs here
+int g_forced_splits = 0;  // W4A8_CUDA_SPLITK=N: the 64-token wgmma tile's K splits (1: none), or 0: chosen
+
+// Split-K of the 64-token wgmma tile: each split takes at least this many
+// stages of 128 inputs, so the fixed cost of a block (ring fill, the partial
+// tile's write and read) stays small against its K loop.
+constexpr int kMinSplitStages = 2;
+
+// K splits for the 64-token wgmma tile, given room for `capacity` partial
+// tiles: as many as leave one block per SM, so a layer with few output tiles
+// (N/128 x M/64 below the SM count: 4096x4096 at M = 64 has 32) runs on every
+// SM instead of a quarter of them.
+int splits_for(const GemmParams& p, long capacity) {
+  if (capacity <= 0) return 1;
+  const long tiles = wgmma_splitk_tiles(p, 1);
+  const int kblocks = p.k_pad / 128;
+  long s = g_forced_splits > 0 ? g_forced_splits : std::min<long>(g_sms / tiles, kblocks / kMinSplitStages);
+  s = std::min<long>(s, kblocks);
+  while (s > 1 && wgmma_splitk_tiles(p, static_cast<int>(s)) > capacity) --s;
+  return static_cast<int>(std::max<long>(s, 1));
+}
 
 template <typename Kernel>
 void launch(Kernel kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stream, const GemmParams& p) {
@@ -63,10 +85,19 @@ Kernel choose(const GemmParams& p) {
     //   36.2, 8192x28672 146.5 vs 125.2 (streaming splits K, wgmma does not).
     // M = 48 (streaming): 6144x4096 28.7, 4096x4096 17.3, 4096x14336 45.5,
     //   8192x28672 150.0 against wgmma's ~25 / 24.5 / 76 / 147.
+    // With split-K (layers of at most SMs/2 channel tiles, which get the
+    // scratch) the 64-token tile fills the GPU at any M, and beats streaming
+    // from M = 17, on long K from M = 16. H200, 2026-12-01, group 128,
+    // wgmma_64 split-K (splits) vs small_m, us
+    // (docs/measurements/h200-2026-12-01-splitk-*.txt):
+    //   M = 16: 6144x4096 17.3 (2) vs 13.8, 4096x4096 13.4 (4) vs 11.5,
+    //           4096x14336 28.9 (4) vs 31.1, 8192x28672 82.2 (2) vs 114.6;
+    //   M = 32: 18.2 vs 23.2, 14.3 vs 14.1, 29.8 vs 37.4, 83.2 vs 132.1.
     const long n_blocks = (p.n_pad + 127) / 128;
     const long k = static_cast<long>(p.groups) * p.group_size;
+    const bool split = gemm_splitk_scratch_tiles(p) > 0;
     const bool wide = p.m > 56 || (p.m > 32 && n_blocks >= 48 && k <= 16384) ||
-                      (p.m > 16 && n_blocks >= 80 && k <= 8192);
+                      (p.m > 16 && n_blocks >= 80 && k <= 8192) || (split && (p.m > 16 || (p.m == 16 && k >= 14336)));
     if (wide) return p.m > 64 && n_blocks * ((p.m + 127) / 128) >= g_sms ? Kernel::wgmma_128 : Kernel::wgmma_64;
   }
   if (p.m <= kSmallMMaxTokens) {
@@ -121,6 +152,7 @@ cudaError_t configure_gemm_kernels() {
     if (!std::strcmp(f, "4x16")) g_small_config = 1;
     if (!std::strcmp(f, "8x4")) g_small_config = 2;
   }
+  if (const char* f = std::getenv("W4A8_CUDA_SPLITK")) g_forced_splits = std::max(0, std::atoi(f));
   if (const char* f = std::getenv("W4A8_CUDA_GEMM")) {
     if (!std::strcmp(f, "small_m")) g_forced = static_cast<int>(Kernel::small_m);
     if (!std::strcmp(f, "tiled_128x128")) g_forced = static_cast<int>(Kernel::tiled_128x128);
@@ -131,15 +163,25 @@ cudaError_t configure_gemm_kernels() {
   return e;
 }
 
-const char* gemm_kernel_name(const GemmParams& p) {
+std::string gemm_kernel_name(const GemmParams& p) {
   switch (choose(p)) {
     case Kernel::small_m: return "small_m";
     case Kernel::tiled_128x128: return "tiled_128x128";
     case Kernel::tiled_128x64: return "tiled_128x64";
-    case Kernel::wgmma_64: return "wgmma_64";
+    case Kernel::wgmma_64: {
+      const int s = splits_for(p, gemm_splitk_scratch_tiles(p));
+      return s > 1 ? "wgmma_64/k" + std::to_string(s) : "wgmma_64";
+    }
     case Kernel::wgmma_128: return "wgmma_128";
   }
   return "?";
+}
+
+long gemm_splitk_scratch_tiles(const GemmParams& p) {
+  // Only where the 64-token tile can leave SMs idle: fewer than half as many
+  // 128-channel tiles as SMs (so at least two splits at M <= 64).
+  if (!g_wgmma || !wgmma_supports(p) || 2L * ((p.n_pad + 127) / 128) > g_sms || p.k_pad / 128 < 2) return 0;
+  return g_sms;
 }
 
 bool gemm_wants_wgmma_k_order(const GemmParams& p) {
@@ -153,7 +195,11 @@ cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
   // The activations must have been written for the kernel that runs.
   if (p.wgmma_k_order != (k == Kernel::wgmma_64 || k == Kernel::wgmma_128)) return cudaErrorInvalidValue;
   switch (k) {
-    case Kernel::wgmma_64: return launch_gemm_w4a8_wgmma(p, 64, g_pdl, stream);
+    case Kernel::wgmma_64: {
+      GemmParams q = p;
+      q.splits = p.splitk_partials ? splits_for(p, p.splitk_capacity) : 1;
+      return launch_gemm_w4a8_wgmma(q, 64, g_pdl, stream);
+    }
     case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, g_pdl, stream);
     case Kernel::small_m:
       switch ((p.m + 7) / 8) {

@@ -5,6 +5,8 @@
 
 #include <cuda_runtime.h>
 
+#include <string>
+
 #include "cuda/common/kernel_params.h"
 
 namespace w4a8::cuda {
@@ -15,7 +17,9 @@ namespace w4a8::cuda {
 // W4A8_CUDA_GEMM=small_m|tiled_128x128|tiled_128x64|wgmma_64|wgmma_128 forces
 // one kernel (for benchmarks and tests; where it cannot take the call - small_m
 // past M = 64, wgmma off Hopper or on other shapes - a tiled kernel runs), and
-// W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth.
+// W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth,
+// W4A8_CUDA_SPLITK=N the 64-token wgmma tile's K splits (1: none; capped by
+// the scratch and by K).
 cudaError_t configure_gemm_kernels();
 
 // Whether the kernel chosen for p reads the activations in the wgmma k order:
@@ -24,7 +28,15 @@ bool gemm_wants_wgmma_k_order(const GemmParams& p);
 
 cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream);
 
-// The kernel launch_gemm_w4a8 runs for these parameters.
-const char* gemm_kernel_name(const GemmParams& p);
+// The kernel launch_gemm_w4a8 runs for these parameters (with a layer's
+// split-K scratch as gemm_splitk_scratch_tiles sizes it), e.g. "wgmma_64/k4".
+std::string gemm_kernel_name(const GemmParams& p);
+
+// Partial tiles (128 channels x 64 tokens, 32 KiB) of split-K scratch that a
+// layer of this shape (n_pad, k_pad, groups, group_size) should be given, or
+// 0 where split-K never runs (off Hopper, or N wide enough to fill the GPU).
+// Also needs one int counter per 128-channel x 64-token output tile; that
+// count is below this one.
+long gemm_splitk_scratch_tiles(const GemmParams& p);
 
 }  // namespace w4a8::cuda

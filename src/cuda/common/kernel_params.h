@@ -29,6 +29,14 @@ struct GemmParams {
   // Output [m][n]
   void* out = nullptr;
   OutType out_type = OutType::f16;
+  // Split-K scratch of the wgmma kernel (sm_90a), or null: room for
+  // splitk_capacity partial tiles of 128 channels x 64 tokens (32-bit words)
+  // and one arrival counter per output tile, zero between launches (the last
+  // block of each tile resets its own).
+  uint32_t* splitk_partials = nullptr;
+  int* splitk_counters = nullptr;
+  int splitk_capacity = 0;
+  int splits = 1;  // K ranges per output tile, set by the dispatch
 };
 
 }  // namespace w4a8::cuda

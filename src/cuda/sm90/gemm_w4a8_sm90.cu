@@ -24,9 +24,10 @@ template <int kTokens, Promote kPromote, bool kZeroPoint>
 cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
   using C = WgmmaConfig<kTokens>;
   const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
-  // One block per tile; the kernel maps the index to bands of channel tiles.
-  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint>, dim3(tiles_n * tiles_m), dim3(C::kThreads),
-                       C::kSmemBytes, stream, pdl, p, map);
+  const int splits = kTokens == 64 ? p.splits : 1;
+  // One block per tile and split; the kernel maps the index to bands of channel tiles.
+  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint>, dim3(tiles_n * tiles_m * splits),
+                       dim3(C::kThreads), C::kSmemBytes, stream, pdl, p, map);
 }
 
 template <int kTokens>
@@ -72,8 +73,15 @@ bool wgmma_supports(const GemmParams& p) {
   return k % 128 == 0 && k == p.k_pad && (p.groups == 1 || p.group_size == 128);
 }
 
+long wgmma_splitk_tiles(const GemmParams& p, int splits) {
+  return static_cast<long>((p.n_pad + 127) / 128) * ((p.m + 63) / 64) * splits;
+}
+
 cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, bool pdl, cudaStream_t stream) {
   if (!g_encode || !wgmma_supports(p) || !p.wgmma_k_order || p.ldq != p.k_pad) return cudaErrorInvalidValue;
+  if (p.splits != 1 && (token_tile != 64 || p.splits < 1 || p.splits > p.k_pad / 128 ||
+                        wgmma_splitk_tiles(p, p.splits) > p.splitk_capacity || !p.splitk_partials || !p.splitk_counters))
+    return cudaErrorInvalidValue;
   // The activations as a 2-D tensor of bytes, [m][ldq]; boxes of 128 bytes x
   // the token tile, swizzled the way wgmma reads them.
   CUtensorMap map;

@@ -19,6 +19,12 @@
 //   Per-channel weights stay in int32 until the end.
 // - The epilogue applies 1/16, the token scale and the bias, and stores the
 //   output dtype.
+// - Split-K (p.splits > 1, 64-token tiles only): the blocks of one output
+//   tile each take a contiguous range of stages, so a layer with few output
+//   tiles still fills the GPU. Each writes its pre-epilogue sums (fp32 when
+//   grouped, int32 per channel) to the scratch; the last to arrive at the
+//   tile's counter adds them in split order - the same result whichever block
+//   is last - resets the counter and runs the epilogue.
 //
 // wgmma reads the A registers in the canonical k order (a lane's first
 // register holds k = 4 tig .. 4 tig + 3), while the prepared weights give a
@@ -56,7 +62,10 @@ struct WgmmaConfig {
   // times (from L2) and each token tile once per band, instead of streaming
   // all the weights once per token tile.
   static constexpr int kBandTiles = 8;
-  static constexpr int kSmemBytes = 1024 /* alignment slack */ + kStages * (kTokenBytes + kWeightBytes) + 2 * kStages * 8;
+  static constexpr int kSmemBytes =
+      1024 /* alignment slack */ + kStages * (kTokenBytes + kWeightBytes) + 2 * kStages * 8 + 16 /* split-K flag */;
+  // Split-K scratch words per block: every consumer thread's kTokens / 2 sums.
+  static constexpr int kPartialWords = 256 * kTokens / 2;
   static_assert(kTokenBytes % 1024 == 0, "token stages must keep the 1024-byte swizzle alignment");
 };
 
@@ -77,11 +86,15 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
   uint8_t* w_smem = smem + C::kStages * C::kTokenBytes;
   uint64_t* full = reinterpret_cast<uint64_t*>(w_smem + C::kStages * C::kWeightBytes);
   uint64_t* empty = full + C::kStages;
+  int* last_flag = reinterpret_cast<int*>(empty + C::kStages);
 
+  // Block = (output tile, split): the splits of a tile are neighbours.
+  const int splits = kTokens == 64 ? p.splits : 1;
+  const int tile = blockIdx.x / splits, split = blockIdx.x % splits;
   int tile_n, tile_m;
   {
     const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
-    const int band = blockIdx.x / (C::kBandTiles * tiles_m), in_band = blockIdx.x % (C::kBandTiles * tiles_m);
+    const int band = tile / (C::kBandTiles * tiles_m), in_band = tile % (C::kBandTiles * tiles_m);
     const int band_tiles = min(C::kBandTiles, tiles_n - band * C::kBandTiles);
     tile_n = band * C::kBandTiles + in_band % band_tiles;
     tile_m = in_band / band_tiles;
@@ -89,6 +102,8 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
   const int tile0 = tile_n * (C::kBlockN / 16);
   const int m0 = tile_m * kTokens;
   const int kblocks = p.k_pad / C::kStageK;
+  // This block's stages: kb0 .. kb0 + nk - 1 (every split gets at least one).
+  const int kb0 = split * kblocks / splits, nk = (split + 1) * kblocks / splits - kb0;
   const int chunks = p.k_pad / 64;
   const int tiles_here = min(C::kBlockN / 16, p.n_pad / 16 - tile0);
 
@@ -109,9 +124,9 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
       wait_for_producer();  // q is the quantizer's output
       const uint32_t bytes = C::kTokenBytes + tiles_here * C::kTileBytes;
       const uint8_t* w = static_cast<const uint8_t*>(p.w);
-      for (int kb = 0; kb < kblocks; ++kb) {
-        const int s = kb % C::kStages;
-        if (kb >= C::kStages) mbar_wait(&empty[s], (kb / C::kStages - 1) & 1);
+      for (int i = 0; i < nk; ++i) {
+        const int s = i % C::kStages, kb = kb0 + i;
+        if (i >= C::kStages) mbar_wait(&empty[s], (i / C::kStages - 1) & 1);
         mbar_arrive_expect_tx(&full[s], bytes);
         tma_load_2d(tok_smem + s * C::kTokenBytes, &tokens, kb * C::kStageK, m0, &full[s]);
         for (int t = 0; t < tiles_here; ++t)
@@ -132,27 +147,39 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
   const bool lo_ok = ch_lo < p.n_pad, hi_ok = ch_hi < p.n_pad;
   wait_for_producer();  // token scales and group sums come from the quantizer
 
-  // A stage's group scale and zero point, read when its wgmmas are issued and
-  // used when they have finished.
+  // A group's scale and zero point (read a stage ahead, so their latency
+  // hides behind the stage before) and, with zero points, the activations'
+  // sums of the group (read before the stage's wgmmas are issued, used when
+  // they have finished).
   struct GroupInputs {
     float s_lo = 0.0f, s_hi = 0.0f;
     int z_lo = 0, z_hi = 0;
+    int g0[kTokens / 8] = {}, g1[kTokens / 8] = {};
   };
-  // Waits for stage kb, builds its A fragments into a and issues its four
-  // wgmmas into acc (a fresh sum per stage when grouped; per channel one
-  // running sum). a must stay untouched until the group has been waited for.
-  auto issue = [&](int kb, int32_t(&acc)[kAcc], uint32_t(&a)[4][4]) {
+  auto group_scales = [&](int kb) {
     GroupInputs in;
-    if constexpr (kGrouped) {
-      if (lo_ok) in.s_lo = p.w_scale[kb * p.n_pad + ch_lo];
-      if (hi_ok) in.s_hi = p.w_scale[kb * p.n_pad + ch_hi];
-      if constexpr (kZeroPoint) {
-        if (lo_ok) in.z_lo = 16 * weight_zero_point(p, kb, ch_lo);
-        if (hi_ok) in.z_hi = 16 * weight_zero_point(p, kb, ch_hi);
-      }
+    if (lo_ok) in.s_lo = p.w_scale[kb * p.n_pad + ch_lo];
+    if (hi_ok) in.s_hi = p.w_scale[kb * p.n_pad + ch_hi];
+    if constexpr (kZeroPoint) {
+      if (lo_ok) in.z_lo = 16 * weight_zero_point(p, kb, ch_lo);
+      if (hi_ok) in.z_hi = 16 * weight_zero_point(p, kb, ch_hi);
     }
-    const int s = kb % C::kStages;
-    mbar_wait(&full[s], (kb / C::kStages) & 1);
+    return in;
+  };
+  auto group_sums = [&](int kb, GroupInputs& in) {
+#pragma unroll
+    for (int j = 0; j < kTokens / 8; ++j) {
+      const int t0 = m0 + 8 * j + 2 * tig;
+      in.g0[j] = t0 < p.m ? p.gsum[static_cast<int64_t>(t0) * p.groups + kb] : 0;
+      in.g1[j] = t0 + 1 < p.m ? p.gsum[static_cast<int64_t>(t0 + 1) * p.groups + kb] : 0;
+    }
+  };
+  // Waits for this block's stage i, builds its A fragments into a and issues
+  // its four wgmmas into acc (a fresh sum per stage when grouped; per channel
+  // one running sum). a must stay untouched until the group has been waited for.
+  auto issue = [&](int i, int32_t(&acc)[kAcc], uint32_t(&a)[4][4]) {
+    const int s = i % C::kStages;
+    mbar_wait(&full[s], (i / C::kStages) & 1);
     const uint4* wp = reinterpret_cast<const uint4*>(w_smem + s * C::kWeightBytes + cw * C::kTileBytes);
     const uint4 w0 = wp[lane], w1 = wp[32 + lane];
     unpack_a_fragment(w0, 0, a[0]);
@@ -163,27 +190,20 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     const uint64_t desc[4] = {sw128_kmajor_desc(b_base), sw128_kmajor_desc(b_base + 32), sw128_kmajor_desc(b_base + 64),
                               sw128_kmajor_desc(b_base + 96)};
     wgmma_fence();
-    wgmma_s8_x4<kTokens>(acc, a, desc, kGrouped ? 0 : (kb > 0));
+    wgmma_s8_x4<kTokens>(acc, a, desc, kGrouped ? 0 : (i > 0));
     wgmma_commit();
-    return in;
   };
-  // After stage kb's wgmmas have completed: free its slot, promote its sums.
-  auto retire = [&](int kb, int32_t(&acc)[kAcc], const GroupInputs& in, float(&facc)[kAcc]) {
+  // After stage i's wgmmas have completed: free its slot, promote its sums.
+  auto retire = [&](int i, int32_t(&acc)[kAcc], const GroupInputs& in, float(&facc)[kAcc]) {
     __syncwarp();
-    if (lane == 0) mbar_arrive(&empty[kb % C::kStages]);
+    if (lane == 0) mbar_arrive(&empty[i % C::kStages]);
     if constexpr (kGrouped) {
 #pragma unroll
       for (int j = 0; j < kTokens / 8; ++j) {
-        int g0 = 0, g1 = 0;
-        if constexpr (kZeroPoint) {
-          const int t0 = m0 + 8 * j + 2 * tig;
-          if (t0 < p.m) g0 = p.gsum[static_cast<int64_t>(t0) * p.groups + kb];
-          if (t0 + 1 < p.m) g1 = p.gsum[static_cast<int64_t>(t0 + 1) * p.groups + kb];
-        }
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
           int32_t v = acc[4 * j + r];
-          if constexpr (kZeroPoint) v -= (r < 2 ? in.z_lo : in.z_hi) * (r % 2 ? g1 : g0);
+          if constexpr (kZeroPoint) v -= (r < 2 ? in.z_lo : in.z_hi) * (r % 2 ? in.g1[j] : in.g0[j]);
           facc[4 * j + r] = fmaf(r < 2 ? in.s_lo : in.s_hi, small_int_to_float(v), facc[4 * j + r]);
         }
       }
@@ -204,39 +224,93 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
 #pragma unroll
   for (int i = 0; i < kAcc; ++i) acc0[i] = 0, facc[i] = 0.0f;
   if constexpr (kGrouped) {
-    for (int kb = 0; kb < kblocks; ++kb) {
-      const GroupInputs in = issue(kb, acc0, a0);
+    GroupInputs next = group_scales(kb0);
+    for (int i = 0; i < nk; ++i) {
+      GroupInputs in = next;
+      if (i + 1 < nk) next = group_scales(kb0 + i + 1);
+      if constexpr (kZeroPoint) group_sums(kb0 + i, in);
+      issue(i, acc0, a0);
       wgmma_wait<0>();
       keep_alive(a0);
       fence_accumulators(acc0);
-      retire(kb, acc0, in, facc);
+      retire(i, acc0, in, facc);
     }
   } else {
     // Per channel: stages alternate between the two fragment sets; the sums
     // chain on one accumulator set.
+    const GroupInputs none{};
     issue(0, acc0, a0);
-    for (int kb = 0; kb < kblocks; kb += 2) {
-      if (kb + 1 < kblocks) {
-        issue(kb + 1, acc0, a1);
+    for (int i = 0; i < nk; i += 2) {
+      if (i + 1 < nk) {
+        issue(i + 1, acc0, a1);
         wgmma_wait<1>();
       } else {
         wgmma_wait<0>();
       }
       keep_alive(a0);
-      retire(kb, acc0, GroupInputs{}, facc);
-      if (kb + 1 >= kblocks) break;
-      if (kb + 2 < kblocks) {
-        issue(kb + 2, acc0, a0);
+      retire(i, acc0, none, facc);
+      if (i + 1 >= nk) break;
+      if (i + 2 < nk) {
+        issue(i + 2, acc0, a0);
         wgmma_wait<1>();
       } else {
         wgmma_wait<0>();
       }
       keep_alive(a1);
-      retire(kb + 1, acc0, GroupInputs{}, facc);
+      retire(i + 1, acc0, none, facc);
     }
     fence_accumulators(acc0);
   }
   int32_t(&acc)[kAcc] = acc0;
+
+  if constexpr (kTokens == 64) {
+    if (splits > 1) {
+      // Split-K: publish this block's sums, count the arrivals of the tile.
+      const int ct = threadIdx.x - 128;  // consumer thread 0..255
+      uint4* mine = reinterpret_cast<uint4*>(p.splitk_partials + static_cast<int64_t>(blockIdx.x) * C::kPartialWords);
+#pragma unroll
+      for (int r = 0; r < kAcc / 4; ++r) {
+        uint4 v;
+        if constexpr (kGrouped) {
+          v = make_uint4(__float_as_uint(facc[4 * r]), __float_as_uint(facc[4 * r + 1]), __float_as_uint(facc[4 * r + 2]),
+                         __float_as_uint(facc[4 * r + 3]));
+        } else {
+          v = make_uint4(static_cast<uint32_t>(acc[4 * r]), static_cast<uint32_t>(acc[4 * r + 1]),
+                         static_cast<uint32_t>(acc[4 * r + 2]), static_cast<uint32_t>(acc[4 * r + 3]));
+        }
+        __stcg(mine + r * 256 + ct, v);  // coalesced: consecutive threads, consecutive 16 bytes
+      }
+      __threadfence();  // the sums are visible device-wide before the arrival counts
+      named_barrier_sync(1, 256);
+      if (ct == 0) *last_flag = atomicAdd(&p.splitk_counters[tile], 1) == splits - 1;
+      named_barrier_sync(1, 256);
+      if (!*last_flag) return;
+      __threadfence();
+      // The last block: every split's sums, added in split order.
+      const uint4* parts = reinterpret_cast<const uint4*>(p.splitk_partials +
+                                                          static_cast<int64_t>(tile) * splits * C::kPartialWords);
+#pragma unroll
+      for (int i = 0; i < kAcc; ++i) acc[i] = 0, facc[i] = 0.0f;
+      for (int sp = 0; sp < splits; ++sp) {
+#pragma unroll
+        for (int r = 0; r < kAcc / 4; ++r) {
+          const uint4 v = __ldcg(parts + static_cast<int64_t>(sp) * (C::kPartialWords / 4) + r * 256 + ct);
+          if constexpr (kGrouped) {
+            facc[4 * r] += __uint_as_float(v.x);
+            facc[4 * r + 1] += __uint_as_float(v.y);
+            facc[4 * r + 2] += __uint_as_float(v.z);
+            facc[4 * r + 3] += __uint_as_float(v.w);
+          } else {
+            acc[4 * r] += static_cast<int32_t>(v.x);
+            acc[4 * r + 1] += static_cast<int32_t>(v.y);
+            acc[4 * r + 2] += static_cast<int32_t>(v.z);
+            acc[4 * r + 3] += static_cast<int32_t>(v.w);
+          }
+        }
+      }
+      if (ct == 0) p.splitk_counters[tile] = 0;  // ready for the next launch
+    }
+  }
 
   // Epilogue.
   float s_lo = 0.0f, s_hi = 0.0f;

@@ -87,6 +87,14 @@ __device__ __forceinline__ uint64_t sw128_kmajor_desc(uint32_t addr) {
   return d;
 }
 
+// --- barriers -------------------------------------------------------------
+// A barrier for `threads` threads (a multiple of 32) on hardware barrier `id`
+// (1-15; 0 is __syncthreads): for a subset of warps, e.g. the consumers once
+// the producer warpgroup has returned.
+__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
 // --- registers --------------------------------------------------------------
 template <int kRegs>
 __device__ __forceinline__ void setmaxnreg_dec() {
