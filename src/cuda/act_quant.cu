@@ -66,6 +66,20 @@ __device__ __forceinline__ void load8(const T* p, float (&v)[8]) {
   }
 }
 
+// Eight elements x[perm[0..7]] as floats (act-order: the prepared weights'
+// k order): the eight indices in two 16-byte loads, then eight independent
+// gathers in flight at once.
+template <typename T>
+__device__ __forceinline__ void gather8(const T* x, const int32_t* perm, float (&v)[8]) {
+  const int4 a = *reinterpret_cast<const int4*>(perm), b = *reinterpret_cast<const int4*>(perm + 4);
+  const int idx[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+  T e[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) e[i] = x[idx[i]];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) v[i] = to_float(e[i]);
+}
+
 // Adds the warp's values for columns base + 32 * warp + lane to their group's
 // shared sum. A warp's 32 consecutive columns share one group (groups are
 // multiples of 32, or all of K), so it takes one atomic per warp.
@@ -122,8 +136,9 @@ __device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, f
 // min/max, and finiteness; pass 2: q and group sums. A static scheme reads x
 // once and checks finiteness on the way. kVector: 8 elements per thread step
 // (16-byte loads, 8-byte stores, one shared atomic per 8 - groups are
-// multiples of 8); otherwise one element at a time, gathering through perm
-// (act-order) when given.
+// multiples of 8); with perm (act-order) pass 2 gathers its 8 through perm
+// (gather8), while pass 1 reads x in order - the statistics of a row do not
+// depend on the order. Otherwise one element at a time.
 template <typename T, bool kVector>
 __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParams p) {
   __shared__ float red[kThreads / 32];
@@ -178,7 +193,11 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
   if constexpr (kVector) {
     for (int i = threadIdx.x * 8; i < p.k; i += kThreads * 8) {
       float v[8];
-      load8(x + i, v);
+      if (p.perm) {
+        gather8(x, p.perm + i, v);
+      } else {
+        load8(x + i, v);
+      }
       uint32_t lo = 0, hi = 0;
       int sum = 0;
 #pragma unroll
@@ -256,9 +275,9 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
 cudaError_t launch_act_quant(const ActQuantParams& p, cudaStream_t stream) {
   if (p.m == 0) return cudaSuccess;
   if (p.groups > kMaxGroupsInSmem || (p.wgmma_k_order && p.k % 32 != 0)) return cudaErrorInvalidValue;
-  // Vector path: no gather, rows of whole 16-byte units, aligned pointers.
+  // Vector path: rows of whole 16-byte units, aligned pointers (perm too).
   const size_t row_bytes = static_cast<size_t>(p.k) * dtype_size(p.dtype);
-  const bool vec = !p.perm && p.k % 8 == 0 && row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
+  const bool vec = reinterpret_cast<uintptr_t>(p.perm) % 16 == 0 && p.k % 8 == 0 && row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(p.q) % 8 == 0 && p.ldq % 8 == 0;
   switch (p.dtype) {
     case DType::f16:

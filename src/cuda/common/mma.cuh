@@ -31,6 +31,25 @@ __device__ __forceinline__ void unpack_a_fragment(const uint4& w, int step, uint
 // The MMAs sum 16 * q * w; this exact power of two undoes it once, at the end.
 inline constexpr float kUnpackScale = 1.0f / 16.0f;
 
+// The same fragment for weights with zero points, as bytes 8 * (w - zp):
+// |w - zp| <= 15, so 8 * (w - zp) fits int8 and the zero point costs no
+// correction after the MMA. From a nibble n (the signed s = u - 8, so the
+// unsigned weight u = n ^ 8): ((n << 3) & 0x78) ^ 0x40 is the byte 8u; adding
+// c = 64 - 8 * zs (zs = u_zp - 8, zero_point_bytes) gives 8u + 128 - 8 u_zp in
+// [8, 248] - no carry between the four bytes of one 32-bit add - and ^ 0x80
+// makes it the signed byte 8 (u - u_zp). The MMAs then sum 8 * q * (w - zp).
+__device__ __forceinline__ uint32_t zero_point_bytes(int zs) { return static_cast<uint32_t>(64 - 8 * zs) * 0x01010101u; }
+__device__ __forceinline__ void unpack_a_fragment_zp(const uint4& w, int step, uint32_t c_lo, uint32_t c_hi,
+                                                     uint32_t (&a)[4]) {
+  const uint32_t lo = step == 0 ? w.x : w.z;
+  const uint32_t hi = step == 0 ? w.y : w.w;
+  a[0] = ((((lo << 3) & 0x78787878u) ^ 0x40404040u) + c_lo) ^ 0x80808080u;
+  a[1] = ((((lo >> 1) & 0x78787878u) ^ 0x40404040u) + c_hi) ^ 0x80808080u;
+  a[2] = ((((hi << 3) & 0x78787878u) ^ 0x40404040u) + c_lo) ^ 0x80808080u;
+  a[3] = ((((hi >> 1) & 0x78787878u) ^ 0x40404040u) + c_hi) ^ 0x80808080u;
+}
+inline constexpr float kUnpackScaleZp = 1.0f / 8.0f;  // undoes the 8 of unpack_a_fragment_zp
+
 // cp.async of 16 bytes; src_bytes = 0 zero-fills the destination.
 __device__ __forceinline__ void cp_async_16(void* smem, const void* gmem, int src_bytes) {
   const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));

@@ -15,7 +15,9 @@
 //   tokens as B from shared memory - so M (tokens) is wgmma's N and small
 //   token counts waste nothing. The warp then frees the stage (`empty`).
 //   At each group end the int32 sums are promoted into fp32 with the group
-//   scale (zero points first, in int32, from the activations' group sums).
+//   scale. Grouped weights with zero points are unpacked as 8 * (w - zp)
+//   (mma.cuh), so the sums need no correction; per channel the zero point
+//   is taken off at the end, in int32, with the activations' row sums.
 //   Per-channel weights stay in int32 until the end.
 // - The epilogue applies 1/16, the token scale and the bias, and stores the
 //   output dtype.
@@ -147,45 +149,41 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
   const bool lo_ok = ch_lo < p.n_pad, hi_ok = ch_hi < p.n_pad;
   wait_for_producer();  // token scales and group sums come from the quantizer
 
-  // A group's scale and zero point (read a stage ahead, so their latency
-  // hides behind the stage before) and, with zero points, the activations'
-  // sums of the group (read before the stage's wgmmas are issued, used when
-  // they have finished).
+  // A group's scales and zero-point bytes, read a stage ahead so that their
+  // latency hides behind the stage before.
   struct GroupInputs {
     float s_lo = 0.0f, s_hi = 0.0f;
-    int z_lo = 0, z_hi = 0;
-    int g0[kTokens / 8] = {}, g1[kTokens / 8] = {};
+    uint32_t c_lo = 0, c_hi = 0;  // zero_point_bytes of the two rows (grouped, with zero points)
   };
   auto group_scales = [&](int kb) {
     GroupInputs in;
     if (lo_ok) in.s_lo = p.w_scale[kb * p.n_pad + ch_lo];
     if (hi_ok) in.s_hi = p.w_scale[kb * p.n_pad + ch_hi];
     if constexpr (kZeroPoint) {
-      if (lo_ok) in.z_lo = 16 * weight_zero_point(p, kb, ch_lo);
-      if (hi_ok) in.z_hi = 16 * weight_zero_point(p, kb, ch_hi);
+      in.c_lo = zero_point_bytes(lo_ok ? weight_zero_point(p, kb, ch_lo) : 0);
+      in.c_hi = zero_point_bytes(hi_ok ? weight_zero_point(p, kb, ch_hi) : 0);
     }
     return in;
-  };
-  auto group_sums = [&](int kb, GroupInputs& in) {
-#pragma unroll
-    for (int j = 0; j < kTokens / 8; ++j) {
-      const int t0 = m0 + 8 * j + 2 * tig;
-      in.g0[j] = t0 < p.m ? p.gsum[static_cast<int64_t>(t0) * p.groups + kb] : 0;
-      in.g1[j] = t0 + 1 < p.m ? p.gsum[static_cast<int64_t>(t0 + 1) * p.groups + kb] : 0;
-    }
   };
   // Waits for this block's stage i, builds its A fragments into a and issues
   // its four wgmmas into acc (a fresh sum per stage when grouped; per channel
   // one running sum). a must stay untouched until the group has been waited for.
-  auto issue = [&](int i, int32_t(&acc)[kAcc], uint32_t(&a)[4][4]) {
+  auto issue = [&](int i, int32_t(&acc)[kAcc], uint32_t(&a)[4][4], const GroupInputs& in) {
     const int s = i % C::kStages;
     mbar_wait(&full[s], (i / C::kStages) & 1);
     const uint4* wp = reinterpret_cast<const uint4*>(w_smem + s * C::kWeightBytes + cw * C::kTileBytes);
     const uint4 w0 = wp[lane], w1 = wp[32 + lane];
-    unpack_a_fragment(w0, 0, a[0]);
-    unpack_a_fragment(w0, 1, a[1]);
-    unpack_a_fragment(w1, 0, a[2]);
-    unpack_a_fragment(w1, 1, a[3]);
+    if constexpr (kGrouped && kZeroPoint) {
+      unpack_a_fragment_zp(w0, 0, in.c_lo, in.c_hi, a[0]);
+      unpack_a_fragment_zp(w0, 1, in.c_lo, in.c_hi, a[1]);
+      unpack_a_fragment_zp(w1, 0, in.c_lo, in.c_hi, a[2]);
+      unpack_a_fragment_zp(w1, 1, in.c_lo, in.c_hi, a[3]);
+    } else {
+      unpack_a_fragment(w0, 0, a[0]);
+      unpack_a_fragment(w0, 1, a[1]);
+      unpack_a_fragment(w1, 0, a[2]);
+      unpack_a_fragment(w1, 1, a[3]);
+    }
     const uint32_t b_base = smem_addr(tok_smem + s * C::kTokenBytes);
     const uint64_t desc[4] = {sw128_kmajor_desc(b_base), sw128_kmajor_desc(b_base + 32), sw128_kmajor_desc(b_base + 64),
                               sw128_kmajor_desc(b_base + 96)};
@@ -202,8 +200,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
       for (int j = 0; j < kTokens / 8; ++j) {
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
-          int32_t v = acc[4 * j + r];
-          if constexpr (kZeroPoint) v -= (r < 2 ? in.z_lo : in.z_hi) * (r % 2 ? in.g1[j] : in.g0[j]);
+          const int32_t v = acc[4 * j + r];  // |v| <= 16 * 8 * 128 * 128 (or 8 * 15 * 128 * 128) < 2^22
           facc[4 * j + r] = fmaf(r < 2 ? in.s_lo : in.s_hi, small_int_to_float(v), facc[4 * j + r]);
         }
       }
@@ -228,8 +225,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     for (int i = 0; i < nk; ++i) {
       GroupInputs in = next;
       if (i + 1 < nk) next = group_scales(kb0 + i + 1);
-      if constexpr (kZeroPoint) group_sums(kb0 + i, in);
-      issue(i, acc0, a0);
+      issue(i, acc0, a0, in);
       wgmma_wait<0>();
       keep_alive(a0);
       fence_accumulators(acc0);
@@ -239,10 +235,10 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     // Per channel: stages alternate between the two fragment sets; the sums
     // chain on one accumulator set.
     const GroupInputs none{};
-    issue(0, acc0, a0);
+    issue(0, acc0, a0, none);
     for (int i = 0; i < nk; i += 2) {
       if (i + 1 < nk) {
-        issue(i + 1, acc0, a1);
+        issue(i + 1, acc0, a1, none);
         wgmma_wait<1>();
       } else {
         wgmma_wait<0>();
@@ -251,7 +247,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
       retire(i, acc0, none, facc);
       if (i + 1 >= nk) break;
       if (i + 2 < nk) {
-        issue(i + 2, acc0, a0);
+        issue(i + 2, acc0, a0, none);
         wgmma_wait<1>();
       } else {
         wgmma_wait<0>();
@@ -323,6 +319,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
       if (hi_ok) z_hi = 16 * weight_zero_point(p, 0, ch_hi);
     }
   }
+  constexpr float kScale = kGrouped && kZeroPoint ? kUnpackScaleZp : kUnpackScale;
   const float b_lo = p.bias && ch_lo < p.n ? p.bias[ch_lo] : 0.0f;
   const float b_hi = p.bias && ch_hi < p.n ? p.bias[ch_hi] : 0.0f;
 #pragma unroll
@@ -347,7 +344,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
         } else {
           f = facc[4 * j + r];
         }
-        store_output(p, tok, ch, finish_output(p, tok, ch, f * kUnpackScale, h ? b_hi : b_lo));
+        store_output(p, tok, ch, finish_output(p, tok, ch, f * kScale, h ? b_hi : b_lo));
       }
     }
   }
