@@ -7,6 +7,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <utility>
 
 #include "test_util.h"
 
@@ -62,6 +63,30 @@ Layer make_layer(int64_t n, int64_t k, int64_t group, std::mt19937& rng, bool as
   }
   if (with_bias) l.bias = test::to_tensor(test::random_floats(n, rng, -1, 1), DType::f16, {n});
   return l;
+}
+// The layer prepared on the reference backend and on the GPU.
+std::pair<Result<W4A8Linear>, Result<W4A8Linear>> reference_and_gpu(const Layer& l) {
+  LinearOptions o;
+  o.backend = "cuda";
+  return {W4A8Linear::create(l.weights()), W4A8Linear::create(l.weights(), o)};
+}
+
+// Random activations in [lo, hi) through the reference layer and the GPU
+// layer: the GPU output's relative error against the reference (NaN, and a
+// test failure, where the GPU call fails).
+double gpu_error_vs_reference(const W4A8Linear& ref, const W4A8Linear& gpu, int64_t n, int64_t k, DType dt,
+                              int64_t m, std::mt19937& rng, float lo, float hi) {
+  Tensor x = test::to_tensor(test::random_floats(m * k, rng, lo, hi), dt, {m, k});
+  Tensor y_ref = ref.forward(x.view()).value();
+  Tensor xd = on_gpu(x), yd = Tensor::empty(dt, {m, n}, Device::cuda(0)).value();
+  const Status st = gpu.forward(xd.view(), yd.view());
+  const Status errors = gpu.poll_errors();
+  if (!st.is_ok() || !errors.is_ok()) {
+    ADD_FAILURE() << "forward: " << st.to_string() << "; poll_errors: " << errors.to_string();
+    return NAN;
+  }
+  const auto want = test::to_floats(y_ref), got = test::to_floats(on_cpu(yd));
+  return test::relative_error(got, std::vector<double>(want.begin(), want.end()));
 }
 }  // namespace
 
@@ -197,23 +222,12 @@ TEST(CudaLinear, ForwardMatchesReferenceForEveryConfiguration) {
   for (int64_t group : {-1, 32, 128})
     for (int variant = 0; variant < 8; ++variant) {
       const Layer l = make_layer(72, 512, group, rng, variant & 1, variant & 2, variant & 4);
-      auto ref = W4A8Linear::create(l.weights());
-      LinearOptions o;
-      o.backend = "cuda";
-      auto gpu = W4A8Linear::create(l.weights(), o);
+      auto [ref, gpu] = reference_and_gpu(l);
       ASSERT_TRUE(ref.is_ok() && gpu.is_ok()) << gpu.status().to_string();
       for (DType dt : {DType::f16, DType::bf16})
         for (int64_t m : {1, 5, 16, 31, 33, 129}) {
-          Tensor x = test::to_tensor(test::random_floats(m * l.k, rng, -3, 3), dt, {m, l.k});
-          Tensor y_ref = ref->forward(x.view()).value();
-          Tensor xd = on_gpu(x), yd = Tensor::empty(dt, {m, l.n}, Device::cuda(0)).value();
-          ASSERT_TRUE(gpu->forward(xd.view(), yd.view()).is_ok());
-          ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-          ASSERT_TRUE(gpu->poll_errors().is_ok());
-          const auto want = test::to_floats(y_ref), got = test::to_floats(on_cpu(yd));
-          std::vector<double> want_d(want.begin(), want.end());
           // Same integers, fp32 sums in another order: differences are output roundings.
-          EXPECT_LT(test::relative_error(got, want_d), dt == DType::bf16 ? 8e-3 : 2e-3)
+          EXPECT_LT(gpu_error_vs_reference(*ref, *gpu, l.n, l.k, dt, m, rng, -3, 3), dt == DType::bf16 ? 8e-3 : 2e-3)
               << "group " << group << " variant " << variant << " m=" << m << " " << dtype_name(dt);
         }
     }
@@ -228,21 +242,12 @@ TEST(CudaLinear, ActivationSchemesMatchReference) {
         if (group == -1 && (variant & 2)) continue;
         Layer l = make_layer(72, 512, group, rng, variant & 1, variant & 2, variant & 4);
         l.scheme = scheme;
-        auto ref = W4A8Linear::create(l.weights());
-        LinearOptions o;
-        o.backend = "cuda";
-        auto gpu = W4A8Linear::create(l.weights(), o);
+        auto [ref, gpu] = reference_and_gpu(l);
         ASSERT_TRUE(ref.is_ok() && gpu.is_ok()) << gpu.status().to_string();
         for (DType dt : {DType::f16, DType::bf16})
           for (int64_t m : {1, 5, 33, 129}) {
-            Tensor x = test::to_tensor(test::random_floats(m * l.k, rng, -0.5f, 2.5f), dt, {m, l.k});
-            Tensor y_ref = ref->forward(x.view()).value();
-            Tensor xd = on_gpu(x), yd = Tensor::empty(dt, {m, l.n}, Device::cuda(0)).value();
-            ASSERT_TRUE(gpu->forward(xd.view(), yd.view()).is_ok());
-            ASSERT_TRUE(gpu->poll_errors().is_ok());
-            const auto want = test::to_floats(y_ref), got = test::to_floats(on_cpu(yd));
-            std::vector<double> want_d(want.begin(), want.end());
-            EXPECT_LT(test::relative_error(got, want_d), dt == DType::bf16 ? 8e-3 : 2e-3)
+            EXPECT_LT(gpu_error_vs_reference(*ref, *gpu, l.n, l.k, dt, m, rng, -0.5f, 2.5f),
+                      dt == DType::bf16 ? 8e-3 : 2e-3)
                 << "scheme " << scheme << " group " << group << " variant " << variant << " m=" << m << " "
                 << dtype_name(dt);
           }
@@ -360,10 +365,7 @@ TEST(CudaLinear, RepeatedCallsGiveTheSameBytes) {
   std::mt19937 rng(57);
   for (int64_t group : {128, -1}) {
     const Layer l = make_layer(256, 4096, group, rng, group == 128, false, true);
-    auto ref = W4A8Linear::create(l.weights());
-    LinearOptions o;
-    o.backend = "cuda";
-    auto gpu = W4A8Linear::create(l.weights(), o);
+    auto [ref, gpu] = reference_and_gpu(l);
     ASSERT_TRUE(ref.is_ok() && gpu.is_ok()) << gpu.status().to_string();
     for (int64_t m : {64, 100}) {
       Tensor x = test::to_tensor(test::random_floats(m * l.k, rng, -3, 3), DType::f16, {m, l.k});
