@@ -276,6 +276,9 @@ class CudaBackend final : public Backend {
       w.splitk_counters = std::move(counters.value());
       W4A8_CUDA_RETURN_IF_ERROR(cudaMemset(w.splitk_counters.data(), 0, w.splitk_counters.nbytes()));
     }
+    // The memsets run on the default stream; forward may run on a stream that
+    // does not wait for it (cudaStreamNonBlocking): finish them here.
+    W4A8_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(nullptr));
     return Status::ok();
   }
 
