@@ -8,6 +8,7 @@
 #include <random>
 
 #include "cuda/common/k_order.cuh"
+#include "cuda/common/unpack.h"
 #include "cuda/weight_layout.h"
 #include "test_util.h"
 
@@ -30,9 +31,9 @@ TEST(CudaLayout, FragmentsHoldTheWeightsTheActivationsMeet) {
           std::memcpy(words, &bytes[((tile * (k_pad / 64) + chunk) * 32 + lane) * 16], 16);
           const int gid = lane / 4, tig = lane % 4;
           for (int step = 0; step < 2; ++step) {
-            // unpack_a_fragment: a0/a1 from word 2*step, a2/a3 from word 2*step+1.
-            const uint32_t a[4] = {(words[2 * step] << 4) & 0xF0F0F0F0u, words[2 * step] & 0xF0F0F0F0u,
-                                   (words[2 * step + 1] << 4) & 0xF0F0F0F0u, words[2 * step + 1] & 0xF0F0F0F0u};
+            // As the kernels do it (unpack_a_fragment): a0/a1 from word 2*step, a2/a3 from word 2*step+1.
+            uint32_t a[4];
+            cuda::unpack_a_words(words[2 * step], words[2 * step + 1], a);
             for (int b = 0; b < 4; ++b) {
               // The activation bytes b0 (first 4) and b1 (last 4) at k = 32*step + 8*tig of this chunk.
               const int64_t k_b0 = chunk * 64 + 32 * step + 8 * tig + b, k_b1 = k_b0 + 4;
@@ -46,6 +47,45 @@ TEST(CudaLayout, FragmentsHoldTheWeightsTheActivationsMeet) {
         }
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c) ASSERT_EQ(cuda::nibble_at(bytes, n_pad, k_pad, r, c), w[r * k + c] & 0xF);
+  }
+}
+
+// With zero points the sm_90a kernel builds the bytes 8 * (w - zp) instead
+// (unpack_a_words_zp): for every weight and zero point, through the real
+// repacking, each byte must be exactly that, signed.
+TEST(CudaLayout, ZeroPointFragmentsHoldEightTimesWeightMinusZeroPoint) {
+  std::mt19937 rng(42);
+  const int64_t n = 32, k = 64;
+  for (int round = 0; round < 8; ++round) {
+    auto w = test::random_int4(n * k, rng);  // signed values -8..7 (the stored nibbles)
+    if (round == 0)
+      for (int64_t i = 0; i < n * k; ++i) w[i] = static_cast<int8_t>(i % 16 - 8);  // every value in every row
+    const auto bytes = cuda::repack_for_mma(test::spec_pack(w, n, k).data(), n, k);
+    auto zs = test::random_int4(n, rng);  // signed zero points u_zp - 8, one per row
+    if (round == 0)
+      for (int64_t r = 0; r < n; ++r) zs[r] = static_cast<int8_t>(r % 16 - 8);  // every zero point
+    const int64_t k_pad = cuda::round_up(k, 64);
+    for (int64_t tile = 0; tile < n / 16; ++tile)
+      for (int lane = 0; lane < 32; ++lane) {
+        uint32_t words[4];
+        std::memcpy(words, &bytes[((tile * (k_pad / 64)) * 32 + lane) * 16], 16);
+        const int gid = lane / 4, tig = lane % 4;
+        const int64_t row_lo = tile * 16 + gid, row_hi = row_lo + 8;
+        for (int step = 0; step < 2; ++step) {
+          uint32_t a[4];
+          cuda::unpack_a_words_zp(words[2 * step], words[2 * step + 1], cuda::zero_point_bytes(zs[row_lo]),
+                                  cuda::zero_point_bytes(zs[row_hi]), a);
+          for (int b = 0; b < 4; ++b) {
+            const int64_t k_b0 = 32 * step + 8 * tig + b, k_b1 = k_b0 + 4;
+            auto want = [&](int64_t row, int64_t col) { return 8 * (w[row * k + col] - zs[row]); };
+            auto got = [&](int reg) { return static_cast<int>(static_cast<int8_t>((a[reg] >> (8 * b)) & 0xFF)); };
+            ASSERT_EQ(got(0), want(row_lo, k_b0)) << "row " << row_lo << " k " << k_b0;
+            ASSERT_EQ(got(1), want(row_hi, k_b0)) << "row " << row_hi << " k " << k_b0;
+            ASSERT_EQ(got(2), want(row_lo, k_b1)) << "row " << row_lo << " k " << k_b1;
+            ASSERT_EQ(got(3), want(row_hi, k_b1)) << "row " << row_hi << " k " << k_b1;
+          }
+        }
+      }
   }
 }
 

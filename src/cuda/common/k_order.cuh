@@ -11,11 +11,7 @@
 // any group, a multiple of 32) are unchanged.
 #pragma once
 
-#if defined(__CUDACC__)
-#define W4A8_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define W4A8_HOST_DEVICE inline  // the CPU tests check the mapping against the weight layout
-#endif
+#include "cuda/common/host_device.h"  // the CPU tests check the mapping against the weight layout
 
 namespace w4a8::cuda {
 
