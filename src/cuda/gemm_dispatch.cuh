@@ -19,7 +19,8 @@ namespace w4a8::cuda {
 // past M = 64, wgmma off Hopper or on other shapes - a tiled kernel runs), and
 // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth,
 // W4A8_CUDA_SPLITK=N the 64-token wgmma tile's K splits (1: none; capped by
-// the scratch and by K).
+// the scratch and by K), W4A8_CUDA_WGMMA_HALVES=1 the grouped 64-token wgmma
+// kernels' two-halves pipeline (an experiment, off by default).
 cudaError_t configure_gemm_kernels();
 
 // Whether the kernel chosen for p reads the activations in the wgmma k order:

@@ -1,6 +1,9 @@
 #include <cuda.h>
 #include <cudaTypedefs.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "cuda/common/launch.cuh"
 #include "cuda/sm90/gemm_w4a8_sm90.cuh"
 #include "cuda/sm90/gemm_w4a8_wgmma.cuh"
@@ -13,20 +16,25 @@ using sm90::Promote;
 using sm90::WgmmaConfig;
 
 PFN_cuTensorMapEncodeTiled_v12000 g_encode = nullptr;
+// W4A8_CUDA_WGMMA_HALVES=1: the grouped 64-token kernels issue each stage as
+// two token halves (kHalves in gemm_w4a8_wgmma.cuh). An experiment: its SASS
+// is checked (not serialised, no spills) but it has not run on a GPU yet, so
+// it is off by default. (At 128 tokens it would spill, so it is not built.)
+bool g_halves = false;
 
-template <int kTokens, Promote kPromote, bool kZeroPoint>
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false>
 cudaError_t raise_smem_limit() {
-  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint>,
+  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kHalves>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize, WgmmaConfig<kTokens>::kSmemBytes);
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint>
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false>
 cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
   using C = WgmmaConfig<kTokens>;
   const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
   const int splits = kTokens == 64 ? p.splits : 1;
   // One block per tile and split; the kernel maps the index to bands of channel tiles.
-  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint>, dim3(tiles_n * tiles_m * splits),
+  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kHalves>, dim3(tiles_n * tiles_m * splits),
                        dim3(C::kThreads), C::kSmemBytes, stream, pdl, p, map);
 }
 
@@ -36,6 +44,11 @@ cudaError_t launch_tokens(const GemmParams& p, const CUtensorMap& map, bool pdl,
   if (p.groups == 1)
     return zp ? launch_variant<kTokens, Promote::per_channel, true>(p, map, pdl, stream)
               : launch_variant<kTokens, Promote::per_channel, false>(p, map, pdl, stream);
+  if constexpr (kTokens == 64) {
+    if (g_halves)
+      return zp ? launch_variant<kTokens, Promote::group128, true, true>(p, map, pdl, stream)
+                : launch_variant<kTokens, Promote::group128, false, true>(p, map, pdl, stream);
+  }
   return zp ? launch_variant<kTokens, Promote::group128, true>(p, map, pdl, stream)
             : launch_variant<kTokens, Promote::group128, false>(p, map, pdl, stream);
 }
@@ -46,6 +59,10 @@ cudaError_t raise_limits() {
   if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true>();
   if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false>();
   if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true>();
+  if constexpr (kTokens == 64) {
+    if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false, true>();
+    if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true, true>();
+  }
   return e;
 }
 
@@ -62,6 +79,7 @@ cudaError_t configure_wgmma_kernels(bool* usable) {
   e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
   if (e != cudaSuccess || found != cudaDriverEntryPointSuccess || !fn) return cudaSuccess;  // no TMA: other kernels
   g_encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+  if (const char* h = std::getenv("W4A8_CUDA_WGMMA_HALVES")) g_halves = std::strcmp(h, "1") == 0;
   e = raise_limits<64>();
   if (e == cudaSuccess) e = raise_limits<128>();
   *usable = e == cudaSuccess;

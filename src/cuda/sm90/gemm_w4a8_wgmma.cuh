@@ -77,7 +77,13 @@ __device__ __forceinline__ float small_int_to_float(int32_t v) {
   return __int_as_float(v + 0x4B400000) - 12582912.0f;
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint>
+// kHalves (grouped, 64 tokens; an experiment, on only with
+// W4A8_CUDA_WGMMA_HALVES=1 until it has been measured): each stage's wgmmas
+// go out as two token halves in two commit groups, so that one half is
+// promoted - and the next stage's fragments built - while the other half
+// multiplies, instead of waiting for the whole stage. SASS (check-sass): 32
+// IGMMA, 10 waits, no serialisation, no spills.
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false>
 __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     gemm_w4a8_wgmma(const GemmParams p, const __grid_constant__ CUtensorMap tokens) {
 #if W4A8_SM90A
@@ -220,7 +226,100 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
   uint32_t a0[4][4], a1[4][4];
 #pragma unroll
   for (int i = 0; i < kAcc; ++i) acc0[i] = 0, facc[i] = 0.0f;
-  if constexpr (kGrouped) {
+  if constexpr (kGrouped && kHalves) {
+    // Halves (i, h0) and (i, h1) of stage i: two commit groups, two
+    // accumulator sets (together the size of one). Before each step the
+    // pending groups are (i, h0), (i, h1); the step promotes h0 once it is
+    // done, builds stage i + 1's fragments into the other set and issues
+    // (i + 1, h0) while (i, h1) still runs, then promotes h1 and issues
+    // (i + 1, h1). Fragment sets alternate by stage (unrolled by two: register
+    // arrays are never indexed at run time), and no wgmma, wait or commit
+    // sits under a branch inside the loop - with `if (more)` around them
+    // ptxas serialised every wgmma (C7513; docs/kernels.md).
+    constexpr int kHalf = kTokens / 2, kHalfAcc = kAcc / 2;
+    int32_t acc_h0[kHalfAcc], acc_h1[kHalfAcc];
+    auto build = [&](int i, uint32_t(&a)[4][4], const GroupInputs& in) {
+      const int s = i % C::kStages;
+      mbar_wait(&full[s], (i / C::kStages) & 1);
+      const uint4* wp = reinterpret_cast<const uint4*>(w_smem + s * C::kWeightBytes + cw * C::kTileBytes);
+      const uint4 w0 = wp[lane], w1 = wp[32 + lane];
+      if constexpr (kZeroPoint) {
+        unpack_a_fragment_zp(w0, 0, in.c_lo, in.c_hi, a[0]);
+        unpack_a_fragment_zp(w0, 1, in.c_lo, in.c_hi, a[1]);
+        unpack_a_fragment_zp(w1, 0, in.c_lo, in.c_hi, a[2]);
+        unpack_a_fragment_zp(w1, 1, in.c_lo, in.c_hi, a[3]);
+      } else {
+        unpack_a_fragment(w0, 0, a[0]);
+        unpack_a_fragment(w0, 1, a[1]);
+        unpack_a_fragment(w1, 0, a[2]);
+        unpack_a_fragment(w1, 1, a[3]);
+      }
+    };
+    auto mma_half = [&](int i, int h, int32_t(&acc)[kHalfAcc], const uint32_t(&a)[4][4]) {
+      // The half's rows start kHalf * 128 bytes in: whole 1024-byte swizzle atoms.
+      const uint32_t b = smem_addr(tok_smem + (i % C::kStages) * C::kTokenBytes) + h * kHalf * 128;
+      const uint64_t desc[4] = {sw128_kmajor_desc(b), sw128_kmajor_desc(b + 32), sw128_kmajor_desc(b + 64),
+                                sw128_kmajor_desc(b + 96)};
+      wgmma_fence();
+      wgmma_s8_x4<kHalf>(acc, a, desc, 0);
+      wgmma_commit();
+    };
+    auto promote_half = [&](int h, const int32_t(&acc)[kHalfAcc], const GroupInputs& in) {
+#pragma unroll
+      for (int j = 0; j < kHalf / 8; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          float& f = facc[4 * (j + h * kHalf / 8) + r];  // the whole tile's fragment order
+          f = fmaf(r < 2 ? in.s_lo : in.s_hi, small_int_to_float(acc[4 * j + r]), f);
+        }
+    };
+    GroupInputs in = group_scales(kb0), next = nk > 1 ? group_scales(kb0 + 1) : in;
+    auto free_stage = [&](int i) {
+      __syncwarp();
+      if (lane == 0) mbar_arrive(&empty[i % C::kStages]);
+    };
+    // A step that has a next stage.
+    auto step = [&](int i, const uint32_t(&a)[4][4], uint32_t(&b)[4][4]) {
+      wgmma_wait<1>();
+      fence_accumulators(acc_h0);
+      promote_half(0, acc_h0, in);
+      build(i + 1, b, next);
+      mma_half(i + 1, 0, acc_h0, b);
+      wgmma_wait<1>();
+      keep_alive(a);
+      fence_accumulators(acc_h1);
+      promote_half(1, acc_h1, in);
+      free_stage(i);
+      mma_half(i + 1, 1, acc_h1, b);
+      in = next;
+      if (i + 2 < nk) next = group_scales(kb0 + i + 2);
+    };
+    // The last stage: its two halves, nothing issued.
+    auto last = [&](int i, const uint32_t(&a)[4][4]) {
+      wgmma_wait<1>();
+      fence_accumulators(acc_h0);
+      promote_half(0, acc_h0, in);
+      wgmma_wait<0>();
+      keep_alive(a);
+      fence_accumulators(acc_h1);
+      promote_half(1, acc_h1, in);
+      free_stage(i);
+    };
+    build(0, a0, in);
+    mma_half(0, 0, acc_h0, a0);
+    mma_half(0, 1, acc_h1, a0);
+    int i = 0;
+    for (; i + 2 < nk; i += 2) {
+      step(i, a0, a1);
+      step(i + 1, a1, a0);
+    }
+    if (i + 1 < nk) {
+      step(i, a0, a1);
+      last(i + 1, a1);
+    } else {
+      last(i, a0);
+    }
+  } else if constexpr (kGrouped) {
     GroupInputs next = group_scales(kb0);
     for (int i = 0; i < nk; ++i) {
       GroupInputs in = next;

@@ -38,6 +38,31 @@ __device__ __forceinline__ void fence_accumulators(int32_t (&d)[kRegs]) {
 }
 
 template <>
+__device__ __forceinline__ void wgmma_s8_x4<32>(int32_t (&d)[16], const uint32_t (&a)[4][4], const uint64_t (&b_desc)[4], int accumulate) {
+  asm volatile(
+      "{\n .reg .pred p;\n setp.ne.b32 p, %36, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k32.s32.s8.s8 {"
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15"
+      "}, {%16, %17, %18, %19}, %32, p;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k32.s32.s8.s8 {"
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15"
+      "}, {%20, %21, %22, %23}, %33, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k32.s32.s8.s8 {"
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15"
+      "}, {%24, %25, %26, %27}, %34, 1;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k32.s32.s8.s8 {"
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15"
+      "}, {%28, %29, %30, %31}, %35, 1;\n"
+      "}\n"
+      : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]), "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15])
+      : "r"(a[0][0]), "r"(a[0][1]), "r"(a[0][2]), "r"(a[0][3]),
+        "r"(a[1][0]), "r"(a[1][1]), "r"(a[1][2]), "r"(a[1][3]),
+        "r"(a[2][0]), "r"(a[2][1]), "r"(a[2][2]), "r"(a[2][3]),
+        "r"(a[3][0]), "r"(a[3][1]), "r"(a[3][2]), "r"(a[3][3]),
+        "l"(b_desc[0]), "l"(b_desc[1]), "l"(b_desc[2]), "l"(b_desc[3]), "r"(accumulate));
+}
+
+template <>
 __device__ __forceinline__ void wgmma_s8_x4<64>(int32_t (&d)[32], const uint32_t (&a)[4][4], const uint64_t (&b_desc)[4], int accumulate) {
   asm volatile(
       "{\n .reg .pred p;\n setp.ne.b32 p, %52, 0;\n"
