@@ -171,10 +171,8 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     }
     return in;
   };
-  // Waits for this block's stage i, builds its A fragments into a and issues
-  // its four wgmmas into acc (a fresh sum per stage when grouped; per channel
-  // one running sum). a must stay untouched until the group has been waited for.
-  auto issue = [&](int i, int32_t(&acc)[kAcc], uint32_t(&a)[4][4], const GroupInputs& in) {
+  // Waits for this block's stage i and builds its A fragments into a.
+  auto build = [&](int i, uint32_t(&a)[4][4], const GroupInputs& in) {
     const int s = i % C::kStages;
     mbar_wait(&full[s], (i / C::kStages) & 1);
     const uint4* wp = reinterpret_cast<const uint4*>(w_smem + s * C::kWeightBytes + cw * C::kTileBytes);
@@ -190,6 +188,13 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
       unpack_a_fragment(w1, 0, a[2]);
       unpack_a_fragment(w1, 1, a[3]);
     }
+  };
+  // build, then issues stage i's four wgmmas into acc (a fresh sum per stage
+  // when grouped; per channel one running sum). a must stay untouched until
+  // the group has been waited for.
+  auto issue = [&](int i, int32_t(&acc)[kAcc], uint32_t(&a)[4][4], const GroupInputs& in) {
+    const int s = i % C::kStages;
+    build(i, a, in);
     const uint32_t b_base = smem_addr(tok_smem + s * C::kTokenBytes);
     const uint64_t desc[4] = {sw128_kmajor_desc(b_base), sw128_kmajor_desc(b_base + 32), sw128_kmajor_desc(b_base + 64),
                               sw128_kmajor_desc(b_base + 96)};
@@ -238,23 +243,6 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     // ptxas serialised every wgmma (C7513; docs/kernels.md).
     constexpr int kHalf = kTokens / 2, kHalfAcc = kAcc / 2;
     int32_t acc_h0[kHalfAcc], acc_h1[kHalfAcc];
-    auto build = [&](int i, uint32_t(&a)[4][4], const GroupInputs& in) {
-      const int s = i % C::kStages;
-      mbar_wait(&full[s], (i / C::kStages) & 1);
-      const uint4* wp = reinterpret_cast<const uint4*>(w_smem + s * C::kWeightBytes + cw * C::kTileBytes);
-      const uint4 w0 = wp[lane], w1 = wp[32 + lane];
-      if constexpr (kZeroPoint) {
-        unpack_a_fragment_zp(w0, 0, in.c_lo, in.c_hi, a[0]);
-        unpack_a_fragment_zp(w0, 1, in.c_lo, in.c_hi, a[1]);
-        unpack_a_fragment_zp(w1, 0, in.c_lo, in.c_hi, a[2]);
-        unpack_a_fragment_zp(w1, 1, in.c_lo, in.c_hi, a[3]);
-      } else {
-        unpack_a_fragment(w0, 0, a[0]);
-        unpack_a_fragment(w0, 1, a[1]);
-        unpack_a_fragment(w1, 0, a[2]);
-        unpack_a_fragment(w1, 1, a[3]);
-      }
-    };
     auto mma_half = [&](int i, int h, int32_t(&acc)[kHalfAcc], const uint32_t(&a)[4][4]) {
       // The half's rows start kHalf * 128 bytes in: whole 1024-byte swizzle atoms.
       const uint32_t b = smem_addr(tok_smem + (i % C::kStages) * C::kTokenBytes) + h * kHalf * 128;
