@@ -16,11 +16,11 @@
 //   token counts waste nothing. The warp then frees the stage (`empty`).
 //   At each group end the int32 sums are promoted into fp32 with the group
 //   scale. Grouped weights with zero points are unpacked as 8 * (w - zp)
-//   (mma.cuh), so the sums need no correction; per channel the zero point
+//   (common/unpack.h), so the sums need no correction; per channel the zero point
 //   is taken off at the end, in int32, with the activations' row sums.
 //   Per-channel weights stay in int32 until the end.
-// - The epilogue applies 1/16, the token scale and the bias, and stores the
-//   output dtype.
+// - The epilogue applies 1/16 (1/8 for the zero-point unpack), the token
+//   scale and the bias, and stores the output dtype.
 // - Split-K (p.splits > 1, 64-token tiles only): the blocks of one output
 //   tile each take a contiguous range of stages, so a layer with few output
 //   tiles still fills the GPU. Each writes its pre-epilogue sums (fp32 when
