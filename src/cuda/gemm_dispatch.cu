@@ -5,6 +5,7 @@
 
 #include "cuda/gemm_dispatch.cuh"
 #include "cuda/common/launch.cuh"
+#include "cuda/common/split_k.h"
 #include "cuda/sm80/gemm_w4a8_small_m.cuh"
 #include "cuda/sm80/gemm_w4a8_tiled.cuh"
 #include "cuda/sm90/gemm_w4a8_sm90.cuh"
@@ -37,23 +38,10 @@ bool g_pdl = false;  // programmatic dependent launch (sm_90+)
 bool g_wgmma = false;  // the sm_90a kernel runs here
 int g_forced_splits = 0;  // W4A8_CUDA_SPLITK=N: the 64-token wgmma tile's K splits (1: none), or 0: chosen
 
-// Split-K of the 64-token wgmma tile: each split takes at least this many
-// stages of 128 inputs, so the fixed cost of a block (ring fill, the partial
-// tile's write and read) stays small against its K loop.
-constexpr int kMinSplitStages = 2;
-
 // K splits for the 64-token wgmma tile, given room for `capacity` partial
-// tiles: as many as leave one block per SM, so a layer with few output tiles
-// (N/128 x M/64 below the SM count: 4096x4096 at M = 64 has 32) runs on every
-// SM instead of a quarter of them.
+// tiles (common/split_k.h).
 int splits_for(const GemmParams& p, long capacity) {
-  if (capacity <= 0) return 1;
-  const long tiles = wgmma_splitk_tiles(p, 1);
-  const int kblocks = p.k_pad / 128;
-  long s = g_forced_splits > 0 ? g_forced_splits : std::min<long>(g_sms / tiles, kblocks / kMinSplitStages);
-  s = std::min<long>(s, kblocks);
-  while (s > 1 && wgmma_splitk_tiles(p, static_cast<int>(s)) > capacity) --s;
-  return static_cast<int>(std::max<long>(s, 1));
+  return choose_splits(wgmma_splitk_tiles(p, 1), p.k_pad / 128, g_sms, capacity, g_forced_splits);
 }
 
 template <typename Kernel>

@@ -38,6 +38,7 @@
 #include "cuda/common/epilogue.cuh"
 #include "cuda/common/kernel_params.h"
 #include "cuda/common/mma.cuh"
+#include "cuda/common/split_k.h"
 #include "cuda/sm90/hopper_ptx.cuh"
 #include "cuda/sm90/wgmma_s8.cuh"
 
@@ -111,7 +112,8 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
   const int m0 = tile_m * kTokens;
   const int kblocks = p.k_pad / C::kStageK;
   // This block's stages: kb0 .. kb0 + nk - 1 (every split gets at least one).
-  const int kb0 = split * kblocks / splits, nk = (split + 1) * kblocks / splits - kb0;
+  const StageRange range = split_stages(split, splits, kblocks);
+  const int kb0 = range.kb0, nk = range.nk;
   const int chunks = p.k_pad / 64;
   const int tiles_here = min(C::kBlockN / 16, p.n_pad / 16 - tile0);
 
