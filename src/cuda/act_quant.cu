@@ -277,8 +277,9 @@ cudaError_t launch_act_quant(const ActQuantParams& p, cudaStream_t stream) {
   if (p.groups > kMaxGroupsInSmem || (p.wgmma_k_order && p.k % 32 != 0)) return cudaErrorInvalidValue;
   // Vector path: rows of whole 16-byte units, aligned pointers (perm too).
   const size_t row_bytes = static_cast<size_t>(p.k) * dtype_size(p.dtype);
-  const bool vec = reinterpret_cast<uintptr_t>(p.perm) % 16 == 0 && p.k % 8 == 0 && row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(p.q) % 8 == 0 && p.ldq % 8 == 0;
+  const bool vec = p.k % 8 == 0 && row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(p.perm) % 16 == 0 && reinterpret_cast<uintptr_t>(p.q) % 8 == 0 &&
+                   p.ldq % 8 == 0;
   switch (p.dtype) {
     case DType::f16:
       vec ? act_quant_kernel<__half, true><<<p.m, kThreads, 0, stream>>>(p)

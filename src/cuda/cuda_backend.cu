@@ -7,6 +7,7 @@
 #include "core/int4.h"
 #include "cuda/act_quant.cuh"
 #include "cuda/common/cuda_status.h"
+#include "cuda/common/split_k.h"
 #include "cuda/gemm_dispatch.cuh"
 #include "cuda/weight_layout.h"
 #include "w4a8/device.h"
@@ -268,8 +269,7 @@ class CudaBackend final : public Backend {
     shape.group_size = static_cast<int>(w.group_size);
     w.splitk_tiles = gemm_splitk_scratch_tiles(shape);
     if (w.splitk_tiles > 0) {
-      constexpr int64_t kPartialTileBytes = 128 * 64 * 4;
-      auto parts = Tensor::empty(DType::u8, {w.splitk_tiles * kPartialTileBytes}, w.device);
+      auto parts = Tensor::empty(DType::u8, {w.splitk_tiles * kSplitKPartialTileBytes}, w.device);
       auto counters = Tensor::empty(DType::i32, {w.splitk_tiles}, w.device);
       for (auto* r : {&parts, &counters}) W4A8_RETURN_IF_ERROR(r->status());
       w.splitk_partials = std::move(parts.value());

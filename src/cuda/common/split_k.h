@@ -7,6 +7,10 @@
 
 namespace w4a8::cuda {
 
+// One partial tile in the scratch: the fp32 or int32 sums of 128 channels x
+// 64 tokens (the kernel's kPartialWords, checked there).
+inline constexpr long kSplitKPartialTileBytes = 128 * 64 * 4;
+
 // Each split takes at least this many stages, so the fixed cost of a block
 // (ring fill, the partial tile's write and read) stays small against its K loop.
 inline constexpr int kMinSplitStages = 2;

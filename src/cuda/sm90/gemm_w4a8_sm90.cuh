@@ -20,8 +20,9 @@ bool wgmma_supports(const GemmParams& p);
 // partial tiles a split-K launch needs room for (GemmParams::splitk_capacity).
 long wgmma_splitk_tiles(const GemmParams& p, int splits);
 
-// Token tile 64 or 128; p.splits > 1 (64 only) splits K. The activations must have been written in the wgmma
-// k order (p.wgmma_k_order). pdl: launch with programmatic stream serialization.
+// Token tile 64 or 128; p.splits > 1 (64 only) splits K. The activations must
+// have been written in the wgmma k order (p.wgmma_k_order). pdl: launch with
+// programmatic stream serialization.
 cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, bool pdl, cudaStream_t stream);
 
 }  // namespace w4a8::cuda

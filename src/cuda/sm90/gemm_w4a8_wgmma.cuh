@@ -69,6 +69,7 @@ struct WgmmaConfig {
       1024 /* alignment slack */ + kStages * (kTokenBytes + kWeightBytes) + 2 * kStages * 8 + 16 /* split-K flag */;
   // Split-K scratch words per block: every consumer thread's kTokens / 2 sums.
   static constexpr int kPartialWords = 256 * kTokens / 2;
+  static_assert(kTokens != 64 || kPartialWords * 4 == kSplitKPartialTileBytes, "the backend sizes the scratch so");
   static_assert(kTokenBytes % 1024 == 0, "token stages must keep the 1024-byte swizzle alignment");
 };
 
@@ -84,6 +85,22 @@ __device__ __forceinline__ float small_int_to_float(int32_t v) {
 // promoted - and the next stage's fragments built - while the other half
 // multiplies, instead of waiting for the whole stage. SASS (check-sass): 32
 // IGMMA, 10 waits, no serialisation, no spills.
+// Adds a group's int32 sums - kN of them: a whole token tile, or a half
+// starting at fragment row j0 - into the tile's fp32 sums, times the group
+// scales of the thread's two rows.
+template <int kN, int kAcc>
+__device__ __forceinline__ void promote_group(const int32_t (&acc)[kN], int j0, float s_lo, float s_hi,
+                                              float (&sums)[kAcc]) {
+#pragma unroll
+  for (int j = 0; j < kN / 4; ++j)
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int32_t v = acc[4 * j + r];  // |v| <= 16 * 8 * 128 * 128 (or 8 * 15 * 128 * 128) < 2^22
+      float& f = sums[4 * (j0 + j) + r];  // the whole tile's fragment order
+      f = fmaf(r < 2 ? s_lo : s_hi, small_int_to_float(v), f);
+    }
+}
+
 template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false>
 __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     gemm_w4a8_wgmma(const GemmParams p, const __grid_constant__ CUtensorMap tokens) {
@@ -204,20 +221,15 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     wgmma_s8_x4<kTokens>(acc, a, desc, kGrouped ? 0 : (i > 0));
     wgmma_commit();
   };
-  // After stage i's wgmmas have completed: free its slot, promote its sums.
-  auto retire = [&](int i, int32_t(&acc)[kAcc], const GroupInputs& in, float(&facc)[kAcc]) {
+  // Once stage i's wgmmas have completed: its slot can be refilled.
+  auto free_stage = [&](int i) {
     __syncwarp();
     if (lane == 0) mbar_arrive(&empty[i % C::kStages]);
-    if constexpr (kGrouped) {
-#pragma unroll
-      for (int j = 0; j < kTokens / 8; ++j) {
-#pragma unroll
-        for (int r = 0; r < 4; ++r) {
-          const int32_t v = acc[4 * j + r];  // |v| <= 16 * 8 * 128 * 128 (or 8 * 15 * 128 * 128) < 2^22
-          facc[4 * j + r] = fmaf(r < 2 ? in.s_lo : in.s_hi, small_int_to_float(v), facc[4 * j + r]);
-        }
-      }
-    }
+  };
+  // After stage i's wgmmas have completed: free its slot, promote its sums.
+  auto retire = [&](int i, int32_t(&acc)[kAcc], const GroupInputs& in, float(&facc)[kAcc]) {
+    free_stage(i);
+    if constexpr (kGrouped) promote_group(acc, 0, in.s_lo, in.s_hi, facc);
   };
 
   // Per channel, one wgmma group stays in flight while the previous one is
@@ -254,31 +266,18 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
       wgmma_s8_x4<kHalf>(acc, a, desc, 0);
       wgmma_commit();
     };
-    auto promote_half = [&](int h, const int32_t(&acc)[kHalfAcc], const GroupInputs& in) {
-#pragma unroll
-      for (int j = 0; j < kHalf / 8; ++j)
-#pragma unroll
-        for (int r = 0; r < 4; ++r) {
-          float& f = facc[4 * (j + h * kHalf / 8) + r];  // the whole tile's fragment order
-          f = fmaf(r < 2 ? in.s_lo : in.s_hi, small_int_to_float(acc[4 * j + r]), f);
-        }
-    };
     GroupInputs in = group_scales(kb0), next = nk > 1 ? group_scales(kb0 + 1) : in;
-    auto free_stage = [&](int i) {
-      __syncwarp();
-      if (lane == 0) mbar_arrive(&empty[i % C::kStages]);
-    };
     // A step that has a next stage.
     auto step = [&](int i, const uint32_t(&a)[4][4], uint32_t(&b)[4][4]) {
       wgmma_wait<1>();
       fence_accumulators(acc_h0);
-      promote_half(0, acc_h0, in);
+      promote_group(acc_h0, 0, in.s_lo, in.s_hi, facc);
       build(i + 1, b, next);
       mma_half(i + 1, 0, acc_h0, b);
       wgmma_wait<1>();
       keep_alive(a);
       fence_accumulators(acc_h1);
-      promote_half(1, acc_h1, in);
+      promote_group(acc_h1, kHalf / 8, in.s_lo, in.s_hi, facc);
       free_stage(i);
       mma_half(i + 1, 1, acc_h1, b);
       in = next;
@@ -288,11 +287,11 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     auto last = [&](int i, const uint32_t(&a)[4][4]) {
       wgmma_wait<1>();
       fence_accumulators(acc_h0);
-      promote_half(0, acc_h0, in);
+      promote_group(acc_h0, 0, in.s_lo, in.s_hi, facc);
       wgmma_wait<0>();
       keep_alive(a);
       fence_accumulators(acc_h1);
-      promote_half(1, acc_h1, in);
+      promote_group(acc_h1, kHalf / 8, in.s_lo, in.s_hi, facc);
       free_stage(i);
     };
     build(0, a0, in);
