@@ -21,47 +21,64 @@ PFN_cuTensorMapEncodeTiled_v12000 g_encode = nullptr;
 // is checked (not serialised, no spills) but it has not run on a GPU yet, so
 // it is off by default. (At 128 tokens it would spill, so it is not built.)
 bool g_halves = false;
+// W4A8_CUDA_WGMMA_BLOCKS_PER_SM=2: the 64-token kernels (not the halves) run
+// two blocks per SM (kBlocksPerSm in gemm_w4a8_wgmma.cuh). An experiment,
+// off by default until a benchmark says it pays.
+bool g_two_per_sm = false;
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false>
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false, int kBlocksPerSm = 1>
 cudaError_t raise_smem_limit() {
-  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kHalves>,
-                              cudaFuncAttributeMaxDynamicSharedMemorySize, WgmmaConfig<kTokens>::kSmemBytes);
+  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kHalves, kBlocksPerSm>,
+                              cudaFuncAttributeMaxDynamicSharedMemorySize,
+                              WgmmaConfig<kTokens, kBlocksPerSm>::kSmemBytes);
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false>
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false, int kBlocksPerSm = 1>
 cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
-  using C = WgmmaConfig<kTokens>;
+  using C = WgmmaConfig<kTokens, kBlocksPerSm>;
   const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
   const int splits = kTokens == 64 ? p.splits : 1;
   // One block per tile and split; the kernel maps the index to bands of channel tiles.
-  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kHalves>, dim3(tiles_n * tiles_m * splits),
-                       dim3(C::kThreads), C::kSmemBytes, stream, pdl, p, map);
+  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kHalves, kBlocksPerSm>,
+                       dim3(tiles_n * tiles_m * splits), dim3(C::kThreads), C::kSmemBytes, stream, pdl, p, map);
+}
+
+// The four weight schemes (per channel or grouped, with or without zero
+// points) of one pipeline shape.
+template <int kTokens, bool kHalves, int kBlocksPerSm>
+cudaError_t launch_schemes(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
+  const bool zp = p.w_zp != nullptr;
+  if (p.groups == 1)
+    return zp ? launch_variant<kTokens, Promote::per_channel, true, false, kBlocksPerSm>(p, map, pdl, stream)
+              : launch_variant<kTokens, Promote::per_channel, false, false, kBlocksPerSm>(p, map, pdl, stream);
+  return zp ? launch_variant<kTokens, Promote::group128, true, kHalves, kBlocksPerSm>(p, map, pdl, stream)
+            : launch_variant<kTokens, Promote::group128, false, kHalves, kBlocksPerSm>(p, map, pdl, stream);
 }
 
 template <int kTokens>
 cudaError_t launch_tokens(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
-  const bool zp = p.w_zp != nullptr;
-  if (p.groups == 1)
-    return zp ? launch_variant<kTokens, Promote::per_channel, true>(p, map, pdl, stream)
-              : launch_variant<kTokens, Promote::per_channel, false>(p, map, pdl, stream);
   if constexpr (kTokens == 64) {
-    if (g_halves)
-      return zp ? launch_variant<kTokens, Promote::group128, true, true>(p, map, pdl, stream)
-                : launch_variant<kTokens, Promote::group128, false, true>(p, map, pdl, stream);
+    if (g_halves) return launch_schemes<64, true, 1>(p, map, pdl, stream);  // per channel: the plain kernels
+    if (g_two_per_sm) return launch_schemes<64, false, 2>(p, map, pdl, stream);
   }
-  return zp ? launch_variant<kTokens, Promote::group128, true>(p, map, pdl, stream)
-            : launch_variant<kTokens, Promote::group128, false>(p, map, pdl, stream);
+  return launch_schemes<kTokens, false, 1>(p, map, pdl, stream);
+}
+
+template <int kTokens, bool kHalves, int kBlocksPerSm>
+cudaError_t raise_scheme_limits() {
+  cudaError_t e = raise_smem_limit<kTokens, Promote::per_channel, false, false, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true, false, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false, kHalves, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true, kHalves, kBlocksPerSm>();
+  return e;
 }
 
 template <int kTokens>
 cudaError_t raise_limits() {
-  cudaError_t e = raise_smem_limit<kTokens, Promote::per_channel, false>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true>();
+  cudaError_t e = raise_scheme_limits<kTokens, false, 1>();
   if constexpr (kTokens == 64) {
-    if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false, true>();
-    if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true, true>();
+    if (e == cudaSuccess) e = raise_scheme_limits<64, true, 1>();
+    if (e == cudaSuccess) e = raise_scheme_limits<64, false, 2>();
   }
   return e;
 }
@@ -80,6 +97,7 @@ cudaError_t configure_wgmma_kernels(bool* usable) {
   if (e != cudaSuccess || found != cudaDriverEntryPointSuccess || !fn) return cudaSuccess;  // no TMA: other kernels
   g_encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
   if (const char* h = std::getenv("W4A8_CUDA_WGMMA_HALVES")) g_halves = std::strcmp(h, "1") == 0;
+  if (const char* b = std::getenv("W4A8_CUDA_WGMMA_BLOCKS_PER_SM")) g_two_per_sm = std::strcmp(b, "2") == 0;
   e = raise_limits<64>();
   if (e == cudaSuccess) e = raise_limits<128>();
   *usable = e == cudaSuccess;

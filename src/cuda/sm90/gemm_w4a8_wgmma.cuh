@@ -50,13 +50,29 @@ enum class Promote : int {
   group128,     // every 128 inputs; |sum| < 2^22 there, so an exact float trick replaces I2F
 };
 
-template <int kTokens>
+// kBlocksPerSm = 2 (64 tokens; an experiment, on only with
+// W4A8_CUDA_WGMMA_BLOCKS_PER_SM=2 until it has been measured): two blocks
+// share an SM, so four consumer warpgroups of two independent tiles take
+// turns at the tensor cores - one block's promotion and fragment building
+// overlap the other's wgmmas, where one block's two warpgroups run in step
+// (they wait for the same stages). The price: 6 stages instead of 8 (two
+// rings in 228 KiB) and 104 registers per consumer thread instead of 232.
+template <int kTokens, int kBlocksPerSm = 1>
 struct WgmmaConfig {
+  static_assert(kBlocksPerSm == 1 || (kBlocksPerSm == 2 && kTokens == 64), "two blocks per SM fit only at 64 tokens");
   static constexpr int kConsumers = 2;
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockN = 64 * kConsumers;  // output channels
   static constexpr int kStageK = 128;              // inputs per stage: one group of 128, one swizzle row
-  static constexpr int kStages = kTokens >= 128 ? 6 : 8;
+  static constexpr int kStages = kTokens >= 128 || kBlocksPerSm == 2 ? 6 : 8;
+  // Registers per thread after setmaxnreg. The block starts with what
+  // __launch_bounds__ leaves it (65536 / blocks / threads, in steps of 8);
+  // the producer's release must cover the consumers' raise.
+  static constexpr int kLaunchRegs = 65536 / (kBlocksPerSm * kThreads) / 8 * 8;
+  static constexpr int kProducerRegs = kBlocksPerSm == 2 ? 24 : 40;
+  static constexpr int kConsumerRegs = kBlocksPerSm == 2 ? 104 : 232;
+  static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= kLaunchRegs * kThreads,
+                "setmaxnreg would ask for more registers than the block has");
   static constexpr int kTokenBytes = kTokens * kStageK;       // a multiple of 1024 (swizzle atoms)
   static constexpr int kTileBytes = 16 * kStageK / 2;         // one 16-channel tile, 1024 bytes
   static constexpr int kWeightBytes = kBlockN / 16 * kTileBytes;
@@ -101,11 +117,12 @@ __device__ __forceinline__ void promote_group(const int32_t (&acc)[kN], int j0, 
     }
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false>
-__global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false, int kBlocksPerSm = 1>
+__global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, kBlocksPerSm)
     gemm_w4a8_wgmma(const GemmParams p, const __grid_constant__ CUtensorMap tokens) {
 #if W4A8_SM90A
-  using C = WgmmaConfig<kTokens>;
+  using C = WgmmaConfig<kTokens, kBlocksPerSm>;
+  static_assert(!(kHalves && kBlocksPerSm == 2), "the halves' second fragment set does not fit in 104 registers");
   extern __shared__ uint8_t smem_raw[];
   uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
   uint8_t* tok_smem = smem;
@@ -145,7 +162,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
 
   if (threadIdx.x < 128) {
     // Producer.
-    setmaxnreg_dec<40>();
+    setmaxnreg_dec<C::kProducerRegs>();
     if (threadIdx.x == 0) {
       prefetch_tensor_map(&tokens);
       wait_for_producer();  // q is the quantizer's output
@@ -165,7 +182,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
   }
 
   // Consumers.
-  setmaxnreg_inc<232>();
+  setmaxnreg_inc<C::kConsumerRegs>();
   constexpr int kAcc = kTokens / 2;
   constexpr bool kGrouped = kPromote == Promote::group128;
   const int cw = threadIdx.x / 32 - 4;  // consumer warp 0..7: its 16-channel tile in the block
@@ -308,11 +325,16 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens>::kThreads, 1)
     } else {
       last(i, a0);
     }
-  } else if constexpr (kGrouped) {
-    GroupInputs next = group_scales(kb0);
+  } else if constexpr (kGrouped || kBlocksPerSm == 2) {
+    // One stage at a time (per channel too at two blocks per SM, where a
+    // second fragment set does not fit in 104 registers: ptxas serialised
+    // every wgmma, C7512).
+    // (Per channel there is one scale, read in the epilogue: nothing per stage.)
+    auto stage_inputs = [&](int kb) { return kGrouped ? group_scales(kb) : GroupInputs{}; };
+    GroupInputs next = stage_inputs(kb0);
     for (int i = 0; i < nk; ++i) {
       GroupInputs in = next;
-      if (i + 1 < nk) next = group_scales(kb0 + i + 1);
+      if (i + 1 < nk) next = stage_inputs(kb0 + i + 1);
       issue(i, acc0, a0, in);
       wgmma_wait<0>();
       keep_alive(a0);
