@@ -14,7 +14,10 @@ namespace w4a8::cuda {
 
 namespace {
 
-enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_128 };
+// wgmma_64x2: the 64-token tile's variant of which two blocks share an SM.
+enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128 };
+
+bool is_wgmma(Kernel k) { return k == Kernel::wgmma_64 || k == Kernel::wgmma_64x2 || k == Kernel::wgmma_128; }
 
 // Largest M of the weight-streaming kernel (eight n8 token tiles). H100
 // (docs/kernels.md): at M = 64 the 128x128 tiled kernel took 77 us on
@@ -52,7 +55,7 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stre
 // The forced kernel where it can take p, else the nearest that can.
 Kernel fit(Kernel k, const GemmParams& p) {
   const bool wgmma_ok = g_wgmma && wgmma_supports(p);
-  if ((k == Kernel::wgmma_64 || k == Kernel::wgmma_128) && !wgmma_ok) return Kernel::tiled_128x64;
+  if (is_wgmma(k) && !wgmma_ok) return Kernel::tiled_128x64;
   if (k == Kernel::small_m && p.m > kSmallMMaxTokens) return Kernel::tiled_128x64;
   return k;
 }
@@ -86,7 +89,19 @@ Kernel choose(const GemmParams& p) {
     const bool split = gemm_splitk_scratch_tiles(p) > 0;
     const bool wide = p.m > 56 || (p.m > 32 && n_blocks >= 48 && k <= 16384) ||
                       (p.m > 16 && n_blocks >= 80 && k <= 8192) || (split && (p.m > 16 || (p.m == 16 && k >= 14336)));
-    if (wide) return p.m > 64 && n_blocks * ((p.m + 127) / 128) >= g_sms ? Kernel::wgmma_128 : Kernel::wgmma_64;
+    if (wide) {
+      if (p.m > 64 && n_blocks * ((p.m + 127) / 128) >= g_sms) return Kernel::wgmma_128;
+      // The 64-token tile, two blocks per SM where its unsplit grid is more
+      // than one block per SM: four independent consumer warpgroups per SM
+      // instead of two that wait for the same stages. H200, 2026-12-01, group
+      // 128, one block per SM vs two (us; docs/kernels.md, "Two blocks per SM"):
+      //   M = 64: 28672x4096 (224 tiles) 48.5 vs 35.5; 10240x8192 (80) 47.1 vs 63.1;
+      //   M = 256: 6144x4096 (192) 49.9 vs 36.2; 8192x28672 (256) 285.8 vs 205.0;
+      //            4096x4096 (128) 27.0 vs 35.9; 4096x14336 (128) 79.4 vs 107.0.
+      const long tiles = n_blocks * ((p.m + 63) / 64);
+      const bool splits = splits_for(p, gemm_splitk_scratch_tiles(p)) > 1;
+      return !splits && tiles > g_sms ? Kernel::wgmma_64x2 : Kernel::wgmma_64;
+    }
   }
   if (p.m <= kSmallMMaxTokens) {
     // The 128x64 tile (one block per 128 channels) beats streaming once it
@@ -146,6 +161,7 @@ cudaError_t configure_gemm_kernels() {
     if (!std::strcmp(f, "tiled_128x128")) g_forced = static_cast<int>(Kernel::tiled_128x128);
     if (!std::strcmp(f, "tiled_128x64")) g_forced = static_cast<int>(Kernel::tiled_128x64);
     if (!std::strcmp(f, "wgmma_64")) g_forced = static_cast<int>(Kernel::wgmma_64);
+    if (!std::strcmp(f, "wgmma_64x2")) g_forced = static_cast<int>(Kernel::wgmma_64x2);
     if (!std::strcmp(f, "wgmma_128")) g_forced = static_cast<int>(Kernel::wgmma_128);
   }
   return e;
@@ -156,9 +172,11 @@ std::string gemm_kernel_name(const GemmParams& p) {
     case Kernel::small_m: return "small_m";
     case Kernel::tiled_128x128: return "tiled_128x128";
     case Kernel::tiled_128x64: return "tiled_128x64";
-    case Kernel::wgmma_64: {
+    case Kernel::wgmma_64:
+    case Kernel::wgmma_64x2: {
+      const std::string name = choose(p) == Kernel::wgmma_64 ? "wgmma_64" : "wgmma_64x2";
       const int s = splits_for(p, gemm_splitk_scratch_tiles(p));
-      return s > 1 ? "wgmma_64/k" + std::to_string(s) : "wgmma_64";
+      return s > 1 ? name + "/k" + std::to_string(s) : name;
     }
     case Kernel::wgmma_128: return "wgmma_128";
   }
@@ -173,22 +191,22 @@ long gemm_splitk_scratch_tiles(const GemmParams& p) {
 }
 
 bool gemm_wants_wgmma_k_order(const GemmParams& p) {
-  const Kernel k = choose(p);
-  return k == Kernel::wgmma_64 || k == Kernel::wgmma_128;
+  return is_wgmma(choose(p));
 }
 
 cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
   if (p.m == 0) return cudaSuccess;
   const Kernel k = choose(p);
   // The activations must have been written for the kernel that runs.
-  if (p.wgmma_k_order != (k == Kernel::wgmma_64 || k == Kernel::wgmma_128)) return cudaErrorInvalidValue;
+  if (p.wgmma_k_order != is_wgmma(k)) return cudaErrorInvalidValue;
   switch (k) {
-    case Kernel::wgmma_64: {
+    case Kernel::wgmma_64:
+    case Kernel::wgmma_64x2: {
       GemmParams q = p;
       q.splits = p.splitk_partials ? splits_for(p, p.splitk_capacity) : 1;
-      return launch_gemm_w4a8_wgmma(q, 64, g_pdl, stream);
+      return launch_gemm_w4a8_wgmma(q, 64, k == Kernel::wgmma_64x2 ? 2 : 1, g_pdl, stream);
     }
-    case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, g_pdl, stream);
+    case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, 1, g_pdl, stream);
     case Kernel::small_m:
       switch ((p.m + 7) / 8) {
         case 1: launch_small<1>(p, stream); break;

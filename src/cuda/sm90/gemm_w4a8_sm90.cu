@@ -16,69 +16,69 @@ using sm90::Promote;
 using sm90::WgmmaConfig;
 
 PFN_cuTensorMapEncodeTiled_v12000 g_encode = nullptr;
-// W4A8_CUDA_WGMMA_HALVES=1: the grouped 64-token kernels issue each stage as
-// two token halves (kHalves in gemm_w4a8_wgmma.cuh). An experiment: its SASS
-// is checked (not serialised, no spills) but it has not run on a GPU yet, so
-// it is off by default. (At 128 tokens it would spill, so it is not built.)
-bool g_halves = false;
-// W4A8_CUDA_WGMMA_BLOCKS_PER_SM=2: the 64-token kernels (not the halves) run
-// two blocks per SM (kBlocksPerSm in gemm_w4a8_wgmma.cuh). An experiment,
-// off by default until a benchmark says it pays.
-bool g_two_per_sm = false;
-
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false, int kBlocksPerSm = 1>
+// W4A8_CUDA_WGMMA_ORDERED=1: the consumer warpgroups take turns issuing
+// their stages (kOrdered in gemm_w4a8_wgmma.cuh). An experiment, off by
+// default until a benchmark says it pays.
+bool g_ordered = false;
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kOrdered = false, int kBlocksPerSm = 1>
 cudaError_t raise_smem_limit() {
-  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kHalves, kBlocksPerSm>,
+  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kOrdered, kBlocksPerSm>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize,
                               WgmmaConfig<kTokens, kBlocksPerSm>::kSmemBytes);
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false, int kBlocksPerSm = 1>
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kOrdered = false, int kBlocksPerSm = 1>
 cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
   using C = WgmmaConfig<kTokens, kBlocksPerSm>;
   const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
   const int splits = kTokens == 64 ? p.splits : 1;
   // One block per tile and split; the kernel maps the index to bands of channel tiles.
-  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kHalves, kBlocksPerSm>,
+  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kOrdered, kBlocksPerSm>,
                        dim3(tiles_n * tiles_m * splits), dim3(C::kThreads), C::kSmemBytes, stream, pdl, p, map);
 }
 
 // The four weight schemes (per channel or grouped, with or without zero
 // points) of one pipeline shape.
-template <int kTokens, bool kHalves, int kBlocksPerSm>
+template <int kTokens, bool kOrdered, int kBlocksPerSm>
 cudaError_t launch_schemes(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
   const bool zp = p.w_zp != nullptr;
   if (p.groups == 1)
-    return zp ? launch_variant<kTokens, Promote::per_channel, true, false, kBlocksPerSm>(p, map, pdl, stream)
-              : launch_variant<kTokens, Promote::per_channel, false, false, kBlocksPerSm>(p, map, pdl, stream);
-  return zp ? launch_variant<kTokens, Promote::group128, true, kHalves, kBlocksPerSm>(p, map, pdl, stream)
-            : launch_variant<kTokens, Promote::group128, false, kHalves, kBlocksPerSm>(p, map, pdl, stream);
+    return zp ? launch_variant<kTokens, Promote::per_channel, true, kOrdered, kBlocksPerSm>(p, map, pdl, stream)
+              : launch_variant<kTokens, Promote::per_channel, false, kOrdered, kBlocksPerSm>(p, map, pdl, stream);
+  return zp ? launch_variant<kTokens, Promote::group128, true, kOrdered, kBlocksPerSm>(p, map, pdl, stream)
+            : launch_variant<kTokens, Promote::group128, false, kOrdered, kBlocksPerSm>(p, map, pdl, stream);
+}
+
+template <int kTokens, bool kOrdered>
+cudaError_t launch_ordered(const GemmParams& p, const CUtensorMap& map, bool two_per_sm, bool pdl,
+                           cudaStream_t stream) {
+  if constexpr (kTokens == 64) {
+    if (two_per_sm) return launch_schemes<64, kOrdered, 2>(p, map, pdl, stream);
+  }
+  return launch_schemes<kTokens, kOrdered, 1>(p, map, pdl, stream);
 }
 
 template <int kTokens>
-cudaError_t launch_tokens(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
-  if constexpr (kTokens == 64) {
-    if (g_halves) return launch_schemes<64, true, 1>(p, map, pdl, stream);  // per channel: the plain kernels
-    if (g_two_per_sm) return launch_schemes<64, false, 2>(p, map, pdl, stream);
-  }
-  return launch_schemes<kTokens, false, 1>(p, map, pdl, stream);
+cudaError_t launch_tokens(const GemmParams& p, const CUtensorMap& map, bool two_per_sm, bool pdl,
+                          cudaStream_t stream) {
+  return g_ordered ? launch_ordered<kTokens, true>(p, map, two_per_sm, pdl, stream)
+                   : launch_ordered<kTokens, false>(p, map, two_per_sm, pdl, stream);
 }
 
-template <int kTokens, bool kHalves, int kBlocksPerSm>
+template <int kTokens, bool kOrdered, int kBlocksPerSm>
 cudaError_t raise_scheme_limits() {
-  cudaError_t e = raise_smem_limit<kTokens, Promote::per_channel, false, false, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true, false, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false, kHalves, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true, kHalves, kBlocksPerSm>();
+  cudaError_t e = raise_smem_limit<kTokens, Promote::per_channel, false, kOrdered, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true, kOrdered, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false, kOrdered, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true, kOrdered, kBlocksPerSm>();
   return e;
 }
 
-template <int kTokens>
+template <int kTokens, bool kOrdered>
 cudaError_t raise_limits() {
-  cudaError_t e = raise_scheme_limits<kTokens, false, 1>();
+  cudaError_t e = raise_scheme_limits<kTokens, kOrdered, 1>();
   if constexpr (kTokens == 64) {
-    if (e == cudaSuccess) e = raise_scheme_limits<64, true, 1>();
-    if (e == cudaSuccess) e = raise_scheme_limits<64, false, 2>();
+    if (e == cudaSuccess) e = raise_scheme_limits<64, kOrdered, 2>();
   }
   return e;
 }
@@ -96,10 +96,11 @@ cudaError_t configure_wgmma_kernels(bool* usable) {
   e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
   if (e != cudaSuccess || found != cudaDriverEntryPointSuccess || !fn) return cudaSuccess;  // no TMA: other kernels
   g_encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
-  if (const char* h = std::getenv("W4A8_CUDA_WGMMA_HALVES")) g_halves = std::strcmp(h, "1") == 0;
-  if (const char* b = std::getenv("W4A8_CUDA_WGMMA_BLOCKS_PER_SM")) g_two_per_sm = std::strcmp(b, "2") == 0;
-  e = raise_limits<64>();
-  if (e == cudaSuccess) e = raise_limits<128>();
+  if (const char* o = std::getenv("W4A8_CUDA_WGMMA_ORDERED")) g_ordered = std::strcmp(o, "1") == 0;
+  e = raise_limits<64, false>();
+  if (e == cudaSuccess) e = raise_limits<64, true>();
+  if (e == cudaSuccess) e = raise_limits<128, false>();
+  if (e == cudaSuccess) e = raise_limits<128, true>();
   *usable = e == cudaSuccess;
   return e;
 }
@@ -113,8 +114,11 @@ long wgmma_splitk_tiles(const GemmParams& p, int splits) {
   return static_cast<long>((p.n_pad + 127) / 128) * ((p.m + 63) / 64) * splits;
 }
 
-cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, bool pdl, cudaStream_t stream) {
+cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, bool pdl,
+                                   cudaStream_t stream) {
   if (!g_encode || !wgmma_supports(p) || !p.wgmma_k_order || p.ldq != p.k_pad) return cudaErrorInvalidValue;
+  if ((token_tile != 64 && token_tile != 128) || (blocks_per_sm != 1 && (blocks_per_sm != 2 || token_tile != 64)))
+    return cudaErrorInvalidValue;
   if (p.splits != 1 && (token_tile != 64 || p.splits < 1 || p.splits > p.k_pad / 128 ||
                         wgmma_splitk_tiles(p, p.splits) > p.splitk_capacity || !p.splitk_partials || !p.splitk_counters))
     return cudaErrorInvalidValue;
@@ -129,7 +133,8 @@ cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, bool pdl
                               elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                               CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return cudaErrorInvalidValue;
-  return token_tile == 64 ? launch_tokens<64>(p, map, pdl, stream) : launch_tokens<128>(p, map, pdl, stream);
+  return token_tile == 64 ? launch_tokens<64>(p, map, blocks_per_sm == 2, pdl, stream)
+                          : launch_tokens<128>(p, map, false, pdl, stream);
 }
 
 }  // namespace w4a8::cuda

@@ -95,15 +95,8 @@ __device__ __forceinline__ float small_int_to_float(int32_t v) {
   return __int_as_float(v + 0x4B400000) - 12582912.0f;
 }
 
-// kHalves (grouped, 64 tokens; an experiment, on only with
-// W4A8_CUDA_WGMMA_HALVES=1 until it has been measured): each stage's wgmmas
-// go out as two token halves in two commit groups, so that one half is
-// promoted - and the next stage's fragments built - while the other half
-// multiplies, instead of waiting for the whole stage. SASS (check-sass): 32
-// IGMMA, 10 waits, no serialisation, no spills.
-// Adds a group's int32 sums - kN of them: a whole token tile, or a half
-// starting at fragment row j0 - into the tile's fp32 sums, times the group
-// scales of the thread's two rows.
+// Adds a group's int32 sums - kN of them, from fragment row j0 - into the
+// tile's fp32 sums, times the group scales of the thread's two rows.
 template <int kN, int kAcc>
 __device__ __forceinline__ void promote_group(const int32_t (&acc)[kN], int j0, float s_lo, float s_hi,
                                               float (&sums)[kAcc]) {
@@ -117,12 +110,11 @@ __device__ __forceinline__ void promote_group(const int32_t (&acc)[kN], int j0, 
     }
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kHalves = false, int kBlocksPerSm = 1>
+template <int kTokens, Promote kPromote, bool kZeroPoint, bool kOrdered = false, int kBlocksPerSm = 1>
 __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, kBlocksPerSm)
     gemm_w4a8_wgmma(const GemmParams p, const __grid_constant__ CUtensorMap tokens) {
 #if W4A8_SM90A
   using C = WgmmaConfig<kTokens, kBlocksPerSm>;
-  static_assert(!(kHalves && kBlocksPerSm == 2), "the halves' second fragment set does not fit in 104 registers");
   extern __shared__ uint8_t smem_raw[];
   uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
   uint8_t* tok_smem = smem;
@@ -186,6 +178,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   constexpr int kAcc = kTokens / 2;
   constexpr bool kGrouped = kPromote == Promote::group128;
   const int cw = threadIdx.x / 32 - 4;  // consumer warp 0..7: its 16-channel tile in the block
+  const int wg = cw / 4;                // consumer warpgroup 0 or 1
   const int lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
   const int ch_lo = (tile0 + cw) * 16 + gid, ch_hi = ch_lo + 8;
   const bool lo_ok = ch_lo < p.n_pad, hi_ok = ch_hi < p.n_pad;
@@ -234,9 +227,19 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
     const uint32_t b_base = smem_addr(tok_smem + s * C::kTokenBytes);
     const uint64_t desc[4] = {sw128_kmajor_desc(b_base), sw128_kmajor_desc(b_base + 32), sw128_kmajor_desc(b_base + 64),
                               sw128_kmajor_desc(b_base + 96)};
+    // kOrdered: warpgroup 0 issues stage i, then warpgroup 1, then 0 stage
+    // i + 1 ... (barrier 2: 0's turn, 3: 1's turn), so that the tensor cores
+    // finish one warpgroup's stage before the other's and each promotes
+    // while the other multiplies.
+    if constexpr (kOrdered) {
+      if (wg == 1 || i > 0) named_barrier_sync(2 + wg, 256);
+    }
     wgmma_fence();
     wgmma_s8_x4<kTokens>(acc, a, desc, kGrouped ? 0 : (i > 0));
     wgmma_commit();
+    if constexpr (kOrdered) {
+      if (wg == 0 || i + 1 < nk) named_barrier_arrive(3 - wg, 256);
+    }
   };
   // Once stage i's wgmmas have completed: its slot can be refilled.
   auto free_stage = [&](int i) {
@@ -262,70 +265,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   uint32_t a0[4][4], a1[4][4];
 #pragma unroll
   for (int i = 0; i < kAcc; ++i) acc0[i] = 0, facc[i] = 0.0f;
-  if constexpr (kGrouped && kHalves) {
-    // Halves (i, h0) and (i, h1) of stage i: two commit groups, two
-    // accumulator sets (together the size of one). Before each step the
-    // pending groups are (i, h0), (i, h1); the step promotes h0 once it is
-    // done, builds stage i + 1's fragments into the other set and issues
-    // (i + 1, h0) while (i, h1) still runs, then promotes h1 and issues
-    // (i + 1, h1). Fragment sets alternate by stage (unrolled by two: register
-    // arrays are never indexed at run time), and no wgmma, wait or commit
-    // sits under a branch inside the loop - with `if (more)` around them
-    // ptxas serialised every wgmma (C7513; docs/kernels.md).
-    constexpr int kHalf = kTokens / 2, kHalfAcc = kAcc / 2;
-    int32_t acc_h0[kHalfAcc], acc_h1[kHalfAcc];
-    auto mma_half = [&](int i, int h, int32_t(&acc)[kHalfAcc], const uint32_t(&a)[4][4]) {
-      // The half's rows start kHalf * 128 bytes in: whole 1024-byte swizzle atoms.
-      const uint32_t b = smem_addr(tok_smem + (i % C::kStages) * C::kTokenBytes) + h * kHalf * 128;
-      const uint64_t desc[4] = {sw128_kmajor_desc(b), sw128_kmajor_desc(b + 32), sw128_kmajor_desc(b + 64),
-                                sw128_kmajor_desc(b + 96)};
-      wgmma_fence();
-      wgmma_s8_x4<kHalf>(acc, a, desc, 0);
-      wgmma_commit();
-    };
-    GroupInputs in = group_scales(kb0), next = nk > 1 ? group_scales(kb0 + 1) : in;
-    // A step that has a next stage.
-    auto step = [&](int i, const uint32_t(&a)[4][4], uint32_t(&b)[4][4]) {
-      wgmma_wait<1>();
-      fence_accumulators(acc_h0);
-      promote_group(acc_h0, 0, in.s_lo, in.s_hi, facc);
-      build(i + 1, b, next);
-      mma_half(i + 1, 0, acc_h0, b);
-      wgmma_wait<1>();
-      keep_alive(a);
-      fence_accumulators(acc_h1);
-      promote_group(acc_h1, kHalf / 8, in.s_lo, in.s_hi, facc);
-      free_stage(i);
-      mma_half(i + 1, 1, acc_h1, b);
-      in = next;
-      if (i + 2 < nk) next = group_scales(kb0 + i + 2);
-    };
-    // The last stage: its two halves, nothing issued.
-    auto last = [&](int i, const uint32_t(&a)[4][4]) {
-      wgmma_wait<1>();
-      fence_accumulators(acc_h0);
-      promote_group(acc_h0, 0, in.s_lo, in.s_hi, facc);
-      wgmma_wait<0>();
-      keep_alive(a);
-      fence_accumulators(acc_h1);
-      promote_group(acc_h1, kHalf / 8, in.s_lo, in.s_hi, facc);
-      free_stage(i);
-    };
-    build(0, a0, in);
-    mma_half(0, 0, acc_h0, a0);
-    mma_half(0, 1, acc_h1, a0);
-    int i = 0;
-    for (; i + 2 < nk; i += 2) {
-      step(i, a0, a1);
-      step(i + 1, a1, a0);
-    }
-    if (i + 1 < nk) {
-      step(i, a0, a1);
-      last(i + 1, a1);
-    } else {
-      last(i, a0);
-    }
-  } else if constexpr (kGrouped || kBlocksPerSm == 2) {
+  if constexpr (kGrouped || kBlocksPerSm == 2) {
     // One stage at a time (per channel too at two blocks per SM, where a
     // second fragment set does not fit in 104 registers: ptxas serialised
     // every wgmma, C7512).
