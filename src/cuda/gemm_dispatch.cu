@@ -90,7 +90,12 @@ Kernel choose(const GemmParams& p) {
     const bool wide = p.m > 56 || (p.m > 32 && n_blocks >= 48 && k <= 16384) ||
                       (p.m > 16 && n_blocks >= 80 && k <= 8192) || (split && (p.m > 16 || (p.m == 16 && k >= 14336)));
     if (wide) {
-      if (p.m > 64 && n_blocks * ((p.m + 127) / 128) >= g_sms) return Kernel::wgmma_128;
+      // The 128-token tile once its grid is 7/8 of a wave. H200, 2026-12-01:
+      // 8192x28672 M = 256 (128 tiles for 132 SMs) 177.2 us against 207.0 for
+      // the 64-token tile two blocks per SM (the 177.2 measured with a since
+      // removed turn-taking variant, 2-3% slower than this kernel elsewhere;
+      // docs/kernels.md).
+      if (p.m > 64 && n_blocks * ((p.m + 127) / 128) >= g_sms - g_sms / 8) return Kernel::wgmma_128;
       // The 64-token tile, two blocks per SM where its unsplit grid is more
       // than one block per SM: four independent consumer warpgroups per SM
       // instead of two that wait for the same stages. H200, 2026-12-01, group

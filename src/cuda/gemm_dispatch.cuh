@@ -19,8 +19,7 @@ namespace w4a8::cuda {
 // past M = 64, wgmma off Hopper or on other shapes - a tiled kernel runs), and
 // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth,
 // W4A8_CUDA_SPLITK=N the 64-token wgmma tile's K splits (1: none; capped by
-// the scratch and by K), W4A8_CUDA_WGMMA_ORDERED=1 the wgmma kernels'
-// consumer warpgroups to take turns (an experiment, off by default).
+// the scratch and by K).
 cudaError_t configure_gemm_kernels();
 
 // Whether the kernel chosen for p reads the activations in the wgmma k order:

@@ -16,70 +16,42 @@ using sm90::Promote;
 using sm90::WgmmaConfig;
 
 PFN_cuTensorMapEncodeTiled_v12000 g_encode = nullptr;
-// W4A8_CUDA_WGMMA_ORDERED=1: the consumer warpgroups take turns issuing
-// their stages (kOrdered in gemm_w4a8_wgmma.cuh). An experiment, off by
-// default until a benchmark says it pays.
-bool g_ordered = false;
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kOrdered = false, int kBlocksPerSm = 1>
+
+template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1>
 cudaError_t raise_smem_limit() {
-  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kOrdered, kBlocksPerSm>,
+  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kBlocksPerSm>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize,
                               WgmmaConfig<kTokens, kBlocksPerSm>::kSmemBytes);
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kOrdered = false, int kBlocksPerSm = 1>
+template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1>
 cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
   using C = WgmmaConfig<kTokens, kBlocksPerSm>;
   const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
   const int splits = kTokens == 64 ? p.splits : 1;
   // One block per tile and split; the kernel maps the index to bands of channel tiles.
-  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kOrdered, kBlocksPerSm>,
+  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kBlocksPerSm>,
                        dim3(tiles_n * tiles_m * splits), dim3(C::kThreads), C::kSmemBytes, stream, pdl, p, map);
 }
 
 // The four weight schemes (per channel or grouped, with or without zero
 // points) of one pipeline shape.
-template <int kTokens, bool kOrdered, int kBlocksPerSm>
+template <int kTokens, int kBlocksPerSm>
 cudaError_t launch_schemes(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
   const bool zp = p.w_zp != nullptr;
   if (p.groups == 1)
-    return zp ? launch_variant<kTokens, Promote::per_channel, true, kOrdered, kBlocksPerSm>(p, map, pdl, stream)
-              : launch_variant<kTokens, Promote::per_channel, false, kOrdered, kBlocksPerSm>(p, map, pdl, stream);
-  return zp ? launch_variant<kTokens, Promote::group128, true, kOrdered, kBlocksPerSm>(p, map, pdl, stream)
-            : launch_variant<kTokens, Promote::group128, false, kOrdered, kBlocksPerSm>(p, map, pdl, stream);
+    return zp ? launch_variant<kTokens, Promote::per_channel, true, kBlocksPerSm>(p, map, pdl, stream)
+              : launch_variant<kTokens, Promote::per_channel, false, kBlocksPerSm>(p, map, pdl, stream);
+  return zp ? launch_variant<kTokens, Promote::group128, true, kBlocksPerSm>(p, map, pdl, stream)
+            : launch_variant<kTokens, Promote::group128, false, kBlocksPerSm>(p, map, pdl, stream);
 }
 
-template <int kTokens, bool kOrdered>
-cudaError_t launch_ordered(const GemmParams& p, const CUtensorMap& map, bool two_per_sm, bool pdl,
-                           cudaStream_t stream) {
-  if constexpr (kTokens == 64) {
-    if (two_per_sm) return launch_schemes<64, kOrdered, 2>(p, map, pdl, stream);
-  }
-  return launch_schemes<kTokens, kOrdered, 1>(p, map, pdl, stream);
-}
-
-template <int kTokens>
-cudaError_t launch_tokens(const GemmParams& p, const CUtensorMap& map, bool two_per_sm, bool pdl,
-                          cudaStream_t stream) {
-  return g_ordered ? launch_ordered<kTokens, true>(p, map, two_per_sm, pdl, stream)
-                   : launch_ordered<kTokens, false>(p, map, two_per_sm, pdl, stream);
-}
-
-template <int kTokens, bool kOrdered, int kBlocksPerSm>
-cudaError_t raise_scheme_limits() {
-  cudaError_t e = raise_smem_limit<kTokens, Promote::per_channel, false, kOrdered, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true, kOrdered, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false, kOrdered, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true, kOrdered, kBlocksPerSm>();
-  return e;
-}
-
-template <int kTokens, bool kOrdered>
+template <int kTokens, int kBlocksPerSm>
 cudaError_t raise_limits() {
-  cudaError_t e = raise_scheme_limits<kTokens, kOrdered, 1>();
-  if constexpr (kTokens == 64) {
-    if (e == cudaSuccess) e = raise_scheme_limits<64, kOrdered, 2>();
-  }
+  cudaError_t e = raise_smem_limit<kTokens, Promote::per_channel, false, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false, kBlocksPerSm>();
+  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true, kBlocksPerSm>();
   return e;
 }
 
@@ -96,11 +68,9 @@ cudaError_t configure_wgmma_kernels(bool* usable) {
   e = cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found);
   if (e != cudaSuccess || found != cudaDriverEntryPointSuccess || !fn) return cudaSuccess;  // no TMA: other kernels
   g_encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
-  if (const char* o = std::getenv("W4A8_CUDA_WGMMA_ORDERED")) g_ordered = std::strcmp(o, "1") == 0;
-  e = raise_limits<64, false>();
-  if (e == cudaSuccess) e = raise_limits<64, true>();
-  if (e == cudaSuccess) e = raise_limits<128, false>();
-  if (e == cudaSuccess) e = raise_limits<128, true>();
+  e = raise_limits<64, 1>();
+  if (e == cudaSuccess) e = raise_limits<64, 2>();
+  if (e == cudaSuccess) e = raise_limits<128, 1>();
   *usable = e == cudaSuccess;
   return e;
 }
@@ -133,8 +103,8 @@ cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int bloc
                               elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                               CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return cudaErrorInvalidValue;
-  return token_tile == 64 ? launch_tokens<64>(p, map, blocks_per_sm == 2, pdl, stream)
-                          : launch_tokens<128>(p, map, false, pdl, stream);
+  if (token_tile == 128) return launch_schemes<128, 1>(p, map, pdl, stream);
+  return blocks_per_sm == 2 ? launch_schemes<64, 2>(p, map, pdl, stream) : launch_schemes<64, 1>(p, map, pdl, stream);
 }
 
 }  // namespace w4a8::cuda

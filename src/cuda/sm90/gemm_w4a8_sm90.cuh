@@ -23,8 +23,7 @@ long wgmma_splitk_tiles(const GemmParams& p, int splits);
 // Token tile 64 or 128; p.splits > 1 (64 only) splits K; blocks_per_sm 2 (64
 // only) runs the variant of which two blocks share an SM. The activations must
 // have been written in the wgmma k order (p.wgmma_k_order). pdl: launch with
-// programmatic stream serialization. W4A8_CUDA_WGMMA_ORDERED=1 (read by
-// configure_wgmma_kernels) makes the consumer warpgroups take turns.
+// programmatic stream serialization.
 cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, bool pdl,
                                    cudaStream_t stream);
 

@@ -110,7 +110,7 @@ __device__ __forceinline__ void promote_group(const int32_t (&acc)[kN], int j0, 
     }
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, bool kOrdered = false, int kBlocksPerSm = 1>
+template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1>
 __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, kBlocksPerSm)
     gemm_w4a8_wgmma(const GemmParams p, const __grid_constant__ CUtensorMap tokens) {
 #if W4A8_SM90A
@@ -178,7 +178,6 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   constexpr int kAcc = kTokens / 2;
   constexpr bool kGrouped = kPromote == Promote::group128;
   const int cw = threadIdx.x / 32 - 4;  // consumer warp 0..7: its 16-channel tile in the block
-  const int wg = cw / 4;                // consumer warpgroup 0 or 1
   const int lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
   const int ch_lo = (tile0 + cw) * 16 + gid, ch_hi = ch_lo + 8;
   const bool lo_ok = ch_lo < p.n_pad, hi_ok = ch_hi < p.n_pad;
@@ -227,19 +226,9 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
     const uint32_t b_base = smem_addr(tok_smem + s * C::kTokenBytes);
     const uint64_t desc[4] = {sw128_kmajor_desc(b_base), sw128_kmajor_desc(b_base + 32), sw128_kmajor_desc(b_base + 64),
                               sw128_kmajor_desc(b_base + 96)};
-    // kOrdered: warpgroup 0 issues stage i, then warpgroup 1, then 0 stage
-    // i + 1 ... (barrier 2: 0's turn, 3: 1's turn), so that the tensor cores
-    // finish one warpgroup's stage before the other's and each promotes
-    // while the other multiplies.
-    if constexpr (kOrdered) {
-      if (wg == 1 || i > 0) named_barrier_sync(2 + wg, 256);
-    }
     wgmma_fence();
     wgmma_s8_x4<kTokens>(acc, a, desc, kGrouped ? 0 : (i > 0));
     wgmma_commit();
-    if constexpr (kOrdered) {
-      if (wg == 0 || i + 1 < nk) named_barrier_arrive(3 - wg, 256);
-    }
   };
   // Once stage i's wgmmas have completed: its slot can be refilled.
   auto free_stage = [&](int i) {

@@ -95,12 +95,6 @@ __device__ __forceinline__ void named_barrier_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 
-// Counts this warp's threads towards barrier `id` without waiting: the other
-// side of a named_barrier_sync, to hand a turn to another warpgroup.
-__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
-  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
-}
-
 // --- registers --------------------------------------------------------------
 template <int kRegs>
 __device__ __forceinline__ void setmaxnreg_dec() {
