@@ -7,9 +7,7 @@
 //     tokens:  one TMA box of kTokens rows x 128 bytes of q, 128-byte swizzle
 //              (the wgmma B operand; rows past M arrive as zeros);
 //     weights: one 1024-byte bulk copy per 16-channel tile - the prepared
-//              layout's two 512-byte chunks (weight_layout.h), contiguous;
-//     scales:  (grouped) one bulk copy of the group's scales of the block's
-//              channels, so the promotion reads them from shared memory.
+//              layout's two 512-byte chunks (weight_layout.h), contiguous.
 // - Warpgroups 1 and 2 consume: each warp takes one 16-channel tile (the
 //   warpgroup's 64 rows are wgmma's M), reads its lane's 2 x 16 weight bytes,
 //   turns them into the A fragments in registers (two instructions per four
@@ -78,15 +76,13 @@ struct WgmmaConfig {
   static constexpr int kTokenBytes = kTokens * kStageK;       // a multiple of 1024 (swizzle atoms)
   static constexpr int kTileBytes = 16 * kStageK / 2;         // one 16-channel tile, 1024 bytes
   static constexpr int kWeightBytes = kBlockN / 16 * kTileBytes;
-  static constexpr int kScaleBytes = kBlockN * 4;  // the block's group scales (grouped weights)
   // Blocks walk the output in bands of this many 128-channel tiles, token
   // tiles fastest inside a band: a wave then reads a few weight tiles many
   // times (from L2) and each token tile once per band, instead of streaming
   // all the weights once per token tile.
   static constexpr int kBandTiles = 8;
   static constexpr int kSmemBytes =
-      1024 /* alignment slack */ + kStages * (kTokenBytes + kWeightBytes + kScaleBytes) + 2 * kStages * 8 +
-      16 /* split-K flag */;
+      1024 /* alignment slack */ + kStages * (kTokenBytes + kWeightBytes) + 2 * kStages * 8 + 16 /* split-K flag */;
   // Split-K scratch words per block: every consumer thread's kTokens / 2 sums.
   static constexpr int kPartialWords = 256 * kTokens / 2;
   static_assert(kTokens != 64 || kPartialWords * 4 == kSplitKPartialTileBytes, "the backend sizes the scratch so");
@@ -123,8 +119,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
   uint8_t* tok_smem = smem;
   uint8_t* w_smem = smem + C::kStages * C::kTokenBytes;
-  uint8_t* scale_smem = w_smem + C::kStages * C::kWeightBytes;
-  uint64_t* full = reinterpret_cast<uint64_t*>(scale_smem + C::kStages * C::kScaleBytes);
+  uint64_t* full = reinterpret_cast<uint64_t*>(w_smem + C::kStages * C::kWeightBytes);
   uint64_t* empty = full + C::kStages;
   int* last_flag = reinterpret_cast<int*>(empty + C::kStages);
 
@@ -147,7 +142,6 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   const int kb0 = range.kb0, nk = range.nk;
   const int chunks = p.k_pad / 64;
   const int tiles_here = min(C::kBlockN / 16, p.n_pad / 16 - tile0);
-  constexpr bool kGrouped = kPromote == Promote::group128;
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < C::kStages; ++s) {
@@ -164,10 +158,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
     if (threadIdx.x == 0) {
       prefetch_tensor_map(&tokens);
       wait_for_producer();  // q is the quantizer's output
-      // Grouped, each stage also brings its group's scales of the block's
-      // channels (16-byte multiples: n_pad and tile0 are multiples of 16).
-      const uint32_t scale_bytes = kGrouped ? tiles_here * 16 * 4 : 0;
-      const uint32_t bytes = C::kTokenBytes + tiles_here * C::kTileBytes + scale_bytes;
+      const uint32_t bytes = C::kTokenBytes + tiles_here * C::kTileBytes;
       const uint8_t* w = static_cast<const uint8_t*>(p.w);
       for (int i = 0; i < nk; ++i) {
         const int s = i % C::kStages, kb = kb0 + i;
@@ -177,9 +168,6 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
         for (int t = 0; t < tiles_here; ++t)
           bulk_copy_g2s(w_smem + s * C::kWeightBytes + t * C::kTileBytes,
                         w + (static_cast<int64_t>(tile0 + t) * chunks + 2 * kb) * 512, C::kTileBytes, &full[s]);
-        if (kGrouped)
-          bulk_copy_g2s(scale_smem + s * C::kScaleBytes, p.w_scale + static_cast<int64_t>(kb) * p.n_pad + tile0 * 16,
-                        scale_bytes, &full[s]);
       }
     }
     return;
@@ -188,20 +176,24 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   // Consumers.
   setmaxnreg_inc<C::kConsumerRegs>();
   constexpr int kAcc = kTokens / 2;
+  constexpr bool kGrouped = kPromote == Promote::group128;
   const int cw = threadIdx.x / 32 - 4;  // consumer warp 0..7: its 16-channel tile in the block
   const int lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
   const int ch_lo = (tile0 + cw) * 16 + gid, ch_hi = ch_lo + 8;
   const bool lo_ok = ch_lo < p.n_pad, hi_ok = ch_hi < p.n_pad;
   wait_for_producer();  // token scales and group sums come from the quantizer
 
-  // A group's zero-point bytes (grouped, with zero points), read a stage
-  // ahead so that their latency hides behind the stage before.
+  // A group's scales and zero-point bytes, read a stage ahead so that their
+  // latency hides behind the stage before.
   struct GroupInputs {
-    uint32_t c_lo = 0, c_hi = 0;  // zero_point_bytes of the two rows
+    float s_lo = 0.0f, s_hi = 0.0f;
+    uint32_t c_lo = 0, c_hi = 0;  // zero_point_bytes of the two rows (grouped, with zero points)
   };
-  auto group_zero_points = [&](int kb) {
+  auto group_scales = [&](int kb) {
     GroupInputs in;
-    if constexpr (kGrouped && kZeroPoint) {
+    if (lo_ok) in.s_lo = p.w_scale[kb * p.n_pad + ch_lo];
+    if (hi_ok) in.s_hi = p.w_scale[kb * p.n_pad + ch_hi];
+    if constexpr (kZeroPoint) {
       in.c_lo = zero_point_bytes(lo_ok ? weight_zero_point(p, kb, ch_lo) : 0);
       in.c_hi = zero_point_bytes(hi_ok ? weight_zero_point(p, kb, ch_hi) : 0);
     }
@@ -243,23 +235,10 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
     __syncwarp();
     if (lane == 0) mbar_arrive(&empty[i % C::kStages]);
   };
-  // Stage i's group scales of the thread's two rows, from the stage's slot
-  // (read before the slot is freed; ncu had the FFMAs of the promotion
-  // waiting on the global loads that brought them before 2026-12-01).
-  struct StageScales {
-    float lo = 0.0f, hi = 0.0f;
-  };
-  auto stage_scales = [&](int i) {
-    StageScales sc;
-    const float* row = reinterpret_cast<const float*>(scale_smem + (i % C::kStages) * C::kScaleBytes) + cw * 16 + gid;
-    if (lo_ok) sc.lo = row[0];
-    if (hi_ok) sc.hi = row[8];
-    return sc;
-  };
   // After stage i's wgmmas have completed: free its slot, promote its sums.
-  auto retire = [&](int i, int32_t(&acc)[kAcc], const StageScales& sc, float(&facc)[kAcc]) {
+  auto retire = [&](int i, int32_t(&acc)[kAcc], const GroupInputs& in, float(&facc)[kAcc]) {
     free_stage(i);
-    if constexpr (kGrouped) promote_group(acc, 0, sc.lo, sc.hi, facc);
+    if constexpr (kGrouped) promote_group(acc, 0, in.s_lo, in.s_hi, facc);
   };
 
   // Per channel, one wgmma group stays in flight while the previous one is
@@ -280,22 +259,21 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
     // second fragment set does not fit in 104 registers: ptxas serialised
     // every wgmma, C7512).
     // (Per channel there is one scale, read in the epilogue: nothing per stage.)
-    GroupInputs next = group_zero_points(kb0);
+    auto stage_inputs = [&](int kb) { return kGrouped ? group_scales(kb) : GroupInputs{}; };
+    GroupInputs next = stage_inputs(kb0);
     for (int i = 0; i < nk; ++i) {
       GroupInputs in = next;
-      if (i + 1 < nk) next = group_zero_points(kb0 + i + 1);
+      if (i + 1 < nk) next = stage_inputs(kb0 + i + 1);
       issue(i, acc0, a0, in);
-      const StageScales sc = kGrouped ? stage_scales(i) : StageScales{};  // while the wgmmas run
       wgmma_wait<0>();
       keep_alive(a0);
       fence_accumulators(acc0);
-      retire(i, acc0, sc, facc);
+      retire(i, acc0, in, facc);
     }
   } else {
     // Per channel: stages alternate between the two fragment sets; the sums
     // chain on one accumulator set.
     const GroupInputs none{};
-    const StageScales unused{};
     issue(0, acc0, a0, none);
     for (int i = 0; i < nk; i += 2) {
       if (i + 1 < nk) {
@@ -305,7 +283,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
         wgmma_wait<0>();
       }
       keep_alive(a0);
-      retire(i, acc0, unused, facc);
+      retire(i, acc0, none, facc);
       if (i + 1 >= nk) break;
       if (i + 2 < nk) {
         issue(i + 2, acc0, a0, none);
@@ -314,7 +292,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
         wgmma_wait<0>();
       }
       keep_alive(a1);
-      retire(i + 1, acc0, unused, facc);
+      retire(i + 1, acc0, none, facc);
     }
     fence_accumulators(acc0);
   }
