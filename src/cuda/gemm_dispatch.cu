@@ -6,6 +6,7 @@
 #include "cuda/gemm_dispatch.cuh"
 #include "cuda/common/launch.cuh"
 #include "cuda/common/split_k.h"
+#include "cuda/common/wgmma_tile.h"
 #include "cuda/sm80/gemm_w4a8_small_m.cuh"
 #include "cuda/sm80/gemm_w4a8_tiled.cuh"
 #include "cuda/sm90/gemm_w4a8_sm90.cuh"
@@ -63,49 +64,13 @@ Kernel fit(Kernel k, const GemmParams& p) {
 Kernel choose(const GemmParams& p) {
   if (g_forced >= 0) return fit(static_cast<Kernel>(g_forced), p);
   if (g_wgmma && wgmma_supports(p)) {
-    // Hopper: the wgmma kernel, 128-token tile once that fills the GPU. Its
-    // time hardly moves with M up to 64 (one 64-token tile; it is bound by
-    // the K loop of N/128 blocks), so it takes over from streaming where N
-    // gives blocks enough. H100, 2026-11-25, group 128, wgmma_64 vs the
-    // previous choice (us; docs/kernels.md, "Hopper kernel"):
-    // M = 64: 6144x4096 25.9 vs 39.2, 4096x4096 25.5 vs 27.7, 28672x4096
-    //   48.2 vs 60.7, 4096x14336 76.7 vs 82.3, 10240x8192 46.5 vs 78.1,
-    //   8192x28672 147.0 vs 255.6 - better on every shape.
-    // M = 32: 28672x4096 46.1 vs 60.0, 10240x8192 45.7 vs 54.7; but
-    //   6144x4096 25.0 vs 22.5, 4096x4096 24.5 vs 13.8, 4096x14336 76.3 vs
-    //   36.2, 8192x28672 146.5 vs 125.2 (streaming splits K, wgmma does not).
-    // M = 48 (streaming): 6144x4096 28.7, 4096x4096 17.3, 4096x14336 45.5,
-    //   8192x28672 150.0 against wgmma's ~25 / 24.5 / 76 / 147.
-    // With split-K (layers of at most SMs/2 channel tiles, which get the
-    // scratch) the 64-token tile fills the GPU at any M, and beats streaming
-    // from M = 17, on long K from M = 16. H200, 2026-12-01, group 128,
-    // wgmma_64 split-K (splits) vs small_m, us
-    // (docs/measurements/h200-2026-12-01-splitk-*.txt):
-    //   M = 16: 6144x4096 17.3 (2) vs 13.8, 4096x4096 13.4 (4) vs 11.5,
-    //           4096x14336 28.9 (4) vs 31.1, 8192x28672 82.2 (2) vs 114.6;
-    //   M = 32: 18.2 vs 23.2, 14.3 vs 14.1, 29.8 vs 37.4, 83.2 vs 132.1.
-    const long n_blocks = (p.n_pad + 127) / 128;
+    // Hopper: common/wgmma_tile.h holds the rules and their measurements.
     const long k = static_cast<long>(p.groups) * p.group_size;
-    const bool split = gemm_splitk_scratch_tiles(p) > 0;
-    const bool wide = p.m > 56 || (p.m > 32 && n_blocks >= 48 && k <= 16384) ||
-                      (p.m > 16 && n_blocks >= 80 && k <= 8192) || (split && (p.m > 16 || (p.m == 16 && k >= 14336)));
-    if (wide) {
-      // The 128-token tile once its grid is 7/8 of a wave. H200, 2026-12-01:
-      // 8192x28672 M = 256 (128 tiles for 132 SMs) 177.2 us against 207.0 for
-      // the 64-token tile two blocks per SM (the 177.2 measured with a since
-      // removed turn-taking variant, 2-3% slower than this kernel elsewhere;
-      // docs/kernels.md).
-      if (p.m > 64 && n_blocks * ((p.m + 127) / 128) >= g_sms - g_sms / 8) return Kernel::wgmma_128;
-      // The 64-token tile, two blocks per SM where its unsplit grid is more
-      // than one block per SM: four independent consumer warpgroups per SM
-      // instead of two that wait for the same stages. H200, 2026-12-01, group
-      // 128, one block per SM vs two (us; docs/kernels.md, "Two blocks per SM"):
-      //   M = 64: 28672x4096 (224 tiles) 48.5 vs 35.5; 10240x8192 (80) 47.1 vs 63.1;
-      //   M = 256: 6144x4096 (192) 49.9 vs 36.2; 8192x28672 (256) 285.8 vs 205.0;
-      //            4096x4096 (128) 27.0 vs 35.9; 4096x14336 (128) 79.4 vs 107.0.
-      const long tiles = n_blocks * ((p.m + 63) / 64);
-      const bool splits = splits_for(p, gemm_splitk_scratch_tiles(p)) > 1;
-      return !splits && tiles > g_sms ? Kernel::wgmma_64x2 : Kernel::wgmma_64;
+    switch (choose_wgmma_tile(p.m, (p.n_pad + 127) / 128, k, g_sms, gemm_splitk_scratch_tiles(p) > 0)) {
+      case WgmmaTile::tokens64: return Kernel::wgmma_64;
+      case WgmmaTile::tokens64_two_per_sm: return Kernel::wgmma_64x2;
+      case WgmmaTile::tokens128: return Kernel::wgmma_128;
+      case WgmmaTile::none: break;
     }
   }
   if (p.m <= kSmallMMaxTokens) {
@@ -189,10 +154,8 @@ std::string gemm_kernel_name(const GemmParams& p) {
 }
 
 long gemm_splitk_scratch_tiles(const GemmParams& p) {
-  // Only where the 64-token tile can leave SMs idle: fewer than half as many
-  // 128-channel tiles as SMs (so at least two splits at M <= 64).
-  if (!g_wgmma || !wgmma_supports(p) || 2L * ((p.n_pad + 127) / 128) > g_sms || p.k_pad / 128 < 2) return 0;
-  return g_sms;
+  if (!g_wgmma || !wgmma_supports(p)) return 0;
+  return splitk_scratch_tiles((p.n_pad + 127) / 128, p.k_pad / 128, g_sms);
 }
 
 bool gemm_wants_wgmma_k_order(const GemmParams& p) {

@@ -15,6 +15,15 @@ inline constexpr long kSplitKPartialTileBytes = 128 * 64 * 4;
 // (ring fill, the partial tile's write and read) stays small against its K loop.
 inline constexpr int kMinSplitStages = 2;
 
+// Partial tiles of split-K scratch for a layer of `n_blocks` 128-channel
+// tiles and `kblocks` stages on `sms` SMs: one per SM where the 64-token tile
+// can leave SMs idle - fewer than half as many channel tiles as SMs, so at
+// least two splits at M <= 64 - and none elsewhere (nor where K is a single
+// stage).
+W4A8_HOST_DEVICE long splitk_scratch_tiles(long n_blocks, int kblocks, int sms) {
+  return 2 * n_blocks > sms || kblocks < 2 ? 0 : sms;
+}
+
 // K splits for `tiles` output tiles of a layer with `kblocks` stages, on `sms`
 // SMs, with scratch for `capacity` partial tiles: as many as leave one block
 // per SM (`forced` > 0: that many instead), at most kblocks / kMinSplitStages
