@@ -50,13 +50,13 @@ enum class Promote : int {
   group128,     // every 128 inputs; |sum| < 2^22 there, so an exact float trick replaces I2F
 };
 
-// kBlocksPerSm = 2 (64 tokens; an experiment, on only with
-// W4A8_CUDA_WGMMA_BLOCKS_PER_SM=2 until it has been measured): two blocks
-// share an SM, so four consumer warpgroups of two independent tiles take
-// turns at the tensor cores - one block's promotion and fragment building
-// overlap the other's wgmmas, where one block's two warpgroups run in step
-// (they wait for the same stages). The price: 6 stages instead of 8 (two
-// rings in 228 KiB) and 104 registers per consumer thread instead of 232.
+// kBlocksPerSm = 2 (64 tokens; the dispatch's wgmma_64x2): two blocks share
+// an SM, so four consumer warpgroups of two independent tiles hide each
+// other's per-stage chain (wait, build, wgmma, wait, promote) where two could
+// not: 1.37-1.43x the one-block kernel on grids past one wave (H200,
+// docs/kernels.md). The price: 6 stages instead of 8 (two rings in 228 KiB)
+// and 104 registers per consumer thread instead of 232, which the grouped
+// loop fits (93-99 used) and per channel's second fragment set does not.
 template <int kTokens, int kBlocksPerSm = 1>
 struct WgmmaConfig {
   static_assert(kBlocksPerSm == 1 || (kBlocksPerSm == 2 && kTokens == 64), "two blocks per SM fit only at 64 tokens");
