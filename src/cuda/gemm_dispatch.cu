@@ -138,13 +138,14 @@ cudaError_t configure_gemm_kernels() {
 }
 
 std::string gemm_kernel_name(const GemmParams& p) {
-  switch (choose(p)) {
+  const Kernel k = choose(p);
+  switch (k) {
     case Kernel::small_m: return "small_m";
     case Kernel::tiled_128x128: return "tiled_128x128";
     case Kernel::tiled_128x64: return "tiled_128x64";
     case Kernel::wgmma_64:
     case Kernel::wgmma_64x2: {
-      const std::string name = choose(p) == Kernel::wgmma_64 ? "wgmma_64" : "wgmma_64x2";
+      const std::string name = k == Kernel::wgmma_64 ? "wgmma_64" : "wgmma_64x2";
       const int s = splits_for(p, gemm_splitk_scratch_tiles(p));
       return s > 1 ? name + "/k" + std::to_string(s) : name;
     }

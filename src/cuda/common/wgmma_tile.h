@@ -49,9 +49,10 @@ W4A8_HOST_DEVICE WgmmaTile choose_wgmma_tile(long m, long n_blocks, long k, int 
   if (m > 64 && n_blocks * ((m + 127) / 128) >= sms - sms / 8) return WgmmaTile::tokens128;
   // The 64-token tile, two blocks per SM where its grid is more than one
   // block per SM - never split then, as split-K only runs while tiles x
-  // splits fit one block per SM (choose_splits): four independent consumer warpgroups per SM
-  // instead of two that wait for the same stages. H200, 2026-12-01, group
-  // 128, one block per SM vs two (us; docs/kernels.md, "Two blocks per SM"):
+  // splits fit one block per SM (choose_splits): four independent consumer
+  // warpgroups per SM hide each other's per-stage latency where two could
+  // not. H200, 2026-12-01, group 128, one block per SM vs two (us;
+  // docs/kernels.md, "Two blocks per SM"):
   //   M = 64: 28672x4096 (224 tiles) 48.5 vs 35.5; 10240x8192 (80) 47.1 vs 63.1;
   //   M = 256: 6144x4096 (192) 49.9 vs 36.2; 8192x28672 (256) 285.8 vs 205.0;
   //            4096x4096 (128) 27.0 vs 35.9; 4096x14336 (128) 79.4 vs 107.0.

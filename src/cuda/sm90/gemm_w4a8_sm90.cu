@@ -1,9 +1,6 @@
 #include <cuda.h>
 #include <cudaTypedefs.h>
 
-#include <cstdlib>
-#include <cstring>
-
 #include "cuda/common/launch.cuh"
 #include "cuda/sm90/gemm_w4a8_sm90.cuh"
 #include "cuda/sm90/gemm_w4a8_wgmma.cuh"

@@ -95,19 +95,16 @@ __device__ __forceinline__ float small_int_to_float(int32_t v) {
   return __int_as_float(v + 0x4B400000) - 12582912.0f;
 }
 
-// Adds a group's int32 sums - kN of them, from fragment row j0 - into the
-// tile's fp32 sums, times the group scales of the thread's two rows.
-template <int kN, int kAcc>
-__device__ __forceinline__ void promote_group(const int32_t (&acc)[kN], int j0, float s_lo, float s_hi,
+// Adds a group's int32 sums into the tile's fp32 sums, times the group
+// scales of the thread's two rows (fragment registers 0-1: row gid, 2-3: gid + 8).
+template <int kAcc>
+__device__ __forceinline__ void promote_group(const int32_t (&acc)[kAcc], float s_lo, float s_hi,
                                               float (&sums)[kAcc]) {
 #pragma unroll
-  for (int j = 0; j < kN / 4; ++j)
-#pragma unroll
-    for (int r = 0; r < 4; ++r) {
-      const int32_t v = acc[4 * j + r];  // |v| <= 16 * 8 * 128 * 128 (or 8 * 15 * 128 * 128) < 2^22
-      float& f = sums[4 * (j0 + j) + r];  // the whole tile's fragment order
-      f = fmaf(r < 2 ? s_lo : s_hi, small_int_to_float(v), f);
-    }
+  for (int i = 0; i < kAcc; ++i) {
+    const int32_t v = acc[i];  // |v| <= 16 * 8 * 128 * 128 (or 8 * 15 * 128 * 128) < 2^22
+    sums[i] = fmaf(i % 4 < 2 ? s_lo : s_hi, small_int_to_float(v), sums[i]);
+  }
 }
 
 template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1>
@@ -184,18 +181,21 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   wait_for_producer();  // token scales and group sums come from the quantizer
 
   // A group's scales and zero-point bytes, read a stage ahead so that their
-  // latency hides behind the stage before.
+  // latency hides behind the stage before. Grouped weights only: per channel
+  // the one scale and zero point are read in the epilogue, and nothing here.
   struct GroupInputs {
     float s_lo = 0.0f, s_hi = 0.0f;
     uint32_t c_lo = 0, c_hi = 0;  // zero_point_bytes of the two rows (grouped, with zero points)
   };
   auto group_scales = [&](int kb) {
     GroupInputs in;
-    if (lo_ok) in.s_lo = p.w_scale[kb * p.n_pad + ch_lo];
-    if (hi_ok) in.s_hi = p.w_scale[kb * p.n_pad + ch_hi];
-    if constexpr (kZeroPoint) {
-      in.c_lo = zero_point_bytes(lo_ok ? weight_zero_point(p, kb, ch_lo) : 0);
-      in.c_hi = zero_point_bytes(hi_ok ? weight_zero_point(p, kb, ch_hi) : 0);
+    if constexpr (kGrouped) {
+      if (lo_ok) in.s_lo = p.w_scale[kb * p.n_pad + ch_lo];
+      if (hi_ok) in.s_hi = p.w_scale[kb * p.n_pad + ch_hi];
+      if constexpr (kZeroPoint) {
+        in.c_lo = zero_point_bytes(lo_ok ? weight_zero_point(p, kb, ch_lo) : 0);
+        in.c_hi = zero_point_bytes(hi_ok ? weight_zero_point(p, kb, ch_hi) : 0);
+      }
     }
     return in;
   };
@@ -238,7 +238,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   // After stage i's wgmmas have completed: free its slot, promote its sums.
   auto retire = [&](int i, int32_t(&acc)[kAcc], const GroupInputs& in, float(&facc)[kAcc]) {
     free_stage(i);
-    if constexpr (kGrouped) promote_group(acc, 0, in.s_lo, in.s_hi, facc);
+    if constexpr (kGrouped) promote_group(acc, in.s_lo, in.s_hi, facc);
   };
 
   // Per channel, one wgmma group stays in flight while the previous one is
@@ -258,12 +258,10 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
     // One stage at a time (per channel too at two blocks per SM, where a
     // second fragment set does not fit in 104 registers: ptxas serialised
     // every wgmma, C7512).
-    // (Per channel there is one scale, read in the epilogue: nothing per stage.)
-    auto stage_inputs = [&](int kb) { return kGrouped ? group_scales(kb) : GroupInputs{}; };
-    GroupInputs next = stage_inputs(kb0);
+    GroupInputs next = group_scales(kb0);
     for (int i = 0; i < nk; ++i) {
       GroupInputs in = next;
-      if (i + 1 < nk) next = stage_inputs(kb0 + i + 1);
+      if (i + 1 < nk) next = group_scales(kb0 + i + 1);
       issue(i, acc0, a0, in);
       wgmma_wait<0>();
       keep_alive(a0);
