@@ -113,7 +113,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
 #if W4A8_SM90A
   using C = WgmmaConfig<kTokens, kBlocksPerSm>;
   extern __shared__ uint8_t smem_raw[];
-  uint8_t* smem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
+  uint8_t* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   uint8_t* tok_smem = smem;
   uint8_t* w_smem = smem + C::kStages * C::kTokenBytes;
   uint64_t* full = reinterpret_cast<uint64_t*>(w_smem + C::kStages * C::kWeightBytes);
