@@ -67,6 +67,29 @@ TEST(CudaWgmmaTile, BenchmarkLayersGetTheMeasuredKernels) {
   EXPECT_EQ(tile_for(32, 10240, 8192), WgmmaTile::tokens64);  // 80 channel tiles, K <= 8192
 }
 
+TEST(CudaWgmmaTile, PerChannelThreeConsumerGroupsWhereMeasuredFaster) {
+  // H200, 2026-12-01, per channel, three consumer warpgroups vs two (us).
+  const auto three = [](long m, long n) { return cuda::per_channel_three_consumer_groups(m, n, kSms); };
+  EXPECT_TRUE(three(4096, 4096));    // 211.5 vs 221.5
+  EXPECT_TRUE(three(4096, 28672));   // 1155.6 vs 1331.2
+  EXPECT_TRUE(three(4096, 10240));   // 774.2 vs 862.4
+  EXPECT_TRUE(three(4096, 8192));    // 1961.2 vs 2109.3
+  EXPECT_TRUE(three(1024, 28672));   // 304.3 vs 337.3
+  EXPECT_TRUE(three(256, 10240));    // 59.0 vs 86.5
+  EXPECT_TRUE(three(256, 28672));    // 93.4 vs 96.9
+  EXPECT_FALSE(three(1024, 4096));   // 68.7 vs 56.8
+  EXPECT_FALSE(three(1024, 10240));  // 224.3 vs 214.8
+  EXPECT_FALSE(three(256, 8192));    // 179.4 vs 138.5
+  // Never where it needs as many waves as two warpgroups.
+  for (long m = 65; m <= 8192; m += 63)
+    for (long n = 16; n <= 65536; n = n * 3 / 2 + 16) {
+      const long tiles_m = (m + 127) / 128;
+      if (((n + 191) / 192 * tiles_m + kSms - 1) / kSms == ((n + 127) / 128 * tiles_m + kSms - 1) / kSms) {
+        EXPECT_FALSE(three(m, n)) << "m=" << m << " n=" << n;
+      }
+    }
+}
+
 TEST(CudaWgmmaTile, RulesHoldOnEveryShape) {
   for (long m = 1; m <= 4096; m += (m < 160 ? 1 : 37))
     for (long n_blocks : {1L, 8L, 32L, 48L, 64L, 66L, 67L, 80L, 115L, 116L, 132L, 224L, 600L})

@@ -15,10 +15,13 @@ namespace w4a8::cuda {
 
 namespace {
 
-// wgmma_64x2: the 64-token tile's variant of which two blocks share an SM.
-enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128 };
+// wgmma_64x2: the 64-token tile's variant of which two blocks share an SM;
+// wgmma_128x3: the 128-token tile with three consumer warpgroups (per channel).
+enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128, wgmma_128x3 };
 
-bool is_wgmma(Kernel k) { return k == Kernel::wgmma_64 || k == Kernel::wgmma_64x2 || k == Kernel::wgmma_128; }
+bool is_wgmma(Kernel k) {
+  return k == Kernel::wgmma_64 || k == Kernel::wgmma_64x2 || k == Kernel::wgmma_128 || k == Kernel::wgmma_128x3;
+}
 
 // Largest M of the weight-streaming kernel (eight n8 token tiles). H100
 // (docs/kernels.md): at M = 64 the 128x128 tiled kernel took 77 us on
@@ -57,6 +60,7 @@ void launch(Kernel kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stre
 Kernel fit(Kernel k, const GemmParams& p) {
   const bool wgmma_ok = g_wgmma && wgmma_supports(p);
   if (is_wgmma(k) && !wgmma_ok) return Kernel::tiled_128x64;
+  if (k == Kernel::wgmma_128x3 && p.groups != 1) return Kernel::wgmma_128;  // per channel only
   if (k == Kernel::small_m && p.m > kSmallMMaxTokens) return Kernel::tiled_128x64;
   return k;
 }
@@ -69,7 +73,9 @@ Kernel choose(const GemmParams& p) {
     switch (choose_wgmma_tile(p.m, (p.n_pad + 127) / 128, k, g_sms, gemm_splitk_scratch_tiles(p) > 0)) {
       case WgmmaTile::tokens64: return Kernel::wgmma_64;
       case WgmmaTile::tokens64_two_per_sm: return Kernel::wgmma_64x2;
-      case WgmmaTile::tokens128: return Kernel::wgmma_128;
+      case WgmmaTile::tokens128:
+        return p.groups == 1 && per_channel_three_consumer_groups(p.m, p.n_pad, g_sms) ? Kernel::wgmma_128x3
+                                                                                        : Kernel::wgmma_128;
       case WgmmaTile::none: break;
     }
   }
@@ -133,6 +139,7 @@ cudaError_t configure_gemm_kernels() {
     if (!std::strcmp(f, "wgmma_64")) g_forced = static_cast<int>(Kernel::wgmma_64);
     if (!std::strcmp(f, "wgmma_64x2")) g_forced = static_cast<int>(Kernel::wgmma_64x2);
     if (!std::strcmp(f, "wgmma_128")) g_forced = static_cast<int>(Kernel::wgmma_128);
+    if (!std::strcmp(f, "wgmma_128x3")) g_forced = static_cast<int>(Kernel::wgmma_128x3);
   }
   return e;
 }
@@ -150,6 +157,7 @@ std::string gemm_kernel_name(const GemmParams& p) {
       return s > 1 ? name + "/k" + std::to_string(s) : name;
     }
     case Kernel::wgmma_128: return "wgmma_128";
+    case Kernel::wgmma_128x3: return "wgmma_128x3";
   }
   return "?";
 }
@@ -173,9 +181,10 @@ cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
     case Kernel::wgmma_64x2: {
       GemmParams q = p;
       q.splits = p.splitk_partials ? splits_for(p, p.splitk_capacity) : 1;
-      return launch_gemm_w4a8_wgmma(q, 64, k == Kernel::wgmma_64x2 ? 2 : 1, g_pdl, stream);
+      return launch_gemm_w4a8_wgmma(q, 64, k == Kernel::wgmma_64x2 ? 2 : 1, 2, g_pdl, stream);
     }
-    case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, 1, g_pdl, stream);
+    case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, 1, 2, g_pdl, stream);
+    case Kernel::wgmma_128x3: return launch_gemm_w4a8_wgmma(p, 128, 1, 3, g_pdl, stream);
     case Kernel::small_m:
       switch ((p.m + 7) / 8) {
         case 1: launch_small<1>(p, stream); break;

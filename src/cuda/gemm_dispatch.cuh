@@ -14,9 +14,10 @@ namespace w4a8::cuda {
 // Once per process, before the first launch: raises the tiled kernels'
 // shared-memory limits and reads the SM count the dispatch uses (not stream
 // operations, so they stay out of forward and out of any graph capture).
-// W4A8_CUDA_GEMM=small_m|tiled_128x128|tiled_128x64|wgmma_64|wgmma_64x2|wgmma_128 forces
-// one kernel (for benchmarks and tests; where it cannot take the call - small_m
-// past M = 64, wgmma off Hopper or on other shapes - a tiled kernel runs), and
+// W4A8_CUDA_GEMM=small_m|tiled_128x128|tiled_128x64|wgmma_64|wgmma_64x2|wgmma_128|wgmma_128x3
+// forces one kernel (for benchmarks and tests; where it cannot take the call -
+// small_m past M = 64, wgmma off Hopper or on other shapes - a tiled kernel
+// runs; wgmma_128x3 on grouped weights runs wgmma_128), and
 // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth,
 // W4A8_CUDA_SPLITK=N the 64-token wgmma tile's K splits (1: none; capped by
 // the scratch and by K).

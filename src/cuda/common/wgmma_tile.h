@@ -60,4 +60,26 @@ W4A8_HOST_DEVICE WgmmaTile choose_wgmma_tile(long m, long n_blocks, long k, int 
   return tiles > sms ? WgmmaTile::tokens64_two_per_sm : WgmmaTile::tokens64;
 }
 
+// Per-channel weights on the 128-token tile: whether the variant with three
+// consumer warpgroups (192 channels a block, wgmma_128x3) beats two (128)
+// for n_pad channels at m tokens. It does 1.11-1.18x the work per SM and
+// second, so a wave of its blocks takes about 1.3x one of the two-warpgroup
+// blocks; on 2/3 as many blocks it wins where that costs fewer waves.
+// H200, 2026-12-01, per channel, three vs two warpgroups (us;
+// docs/kernels.md, "Three consumer warpgroups"):
+//   M = 4096: 4096x4096 211.5 vs 221.5, 28672x4096 1155.6 vs 1331.2,
+//             10240x8192 774.2 vs 862.4, 8192x28672 1961.2 vs 2109.3;
+//   M = 1024: 28672x4096 304.3 vs 337.3 (10 waves vs 14); but 4096x4096
+//             68.7 vs 56.8 (2 vs 2), 10240x8192 224.3 vs 214.8 (4 vs 5);
+//             8192x28672 537.8 vs 532.0 (3 vs 4) is the one the rule gets
+//             wrong, by 1%;
+//   M = 256: 10240x8192 59.0 vs 86.5 (1 vs 2), 28672x4096 93.4 vs 96.9;
+//            but 8192x28672 179.4 vs 138.5 (1 vs 1).
+W4A8_HOST_DEVICE bool per_channel_three_consumer_groups(long m, long n_pad, int sms) {
+  const long tiles_m = (m + 127) / 128;
+  const long waves2 = ((n_pad + 127) / 128 * tiles_m + sms - 1) / sms;
+  const long waves3 = ((n_pad + 191) / 192 * tiles_m + sms - 1) / sms;
+  return 13 * waves3 < 10 * waves2;
+}
+
 }  // namespace w4a8::cuda

@@ -14,20 +14,20 @@ using sm90::WgmmaConfig;
 
 PFN_cuTensorMapEncodeTiled_v12000 g_encode = nullptr;
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1>
+template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1, int kConsumers = 2>
 cudaError_t raise_smem_limit() {
-  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kBlocksPerSm>,
+  return cudaFuncSetAttribute(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kBlocksPerSm, kConsumers>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize,
-                              WgmmaConfig<kTokens, kBlocksPerSm>::kSmemBytes);
+                              WgmmaConfig<kTokens, kBlocksPerSm, kConsumers>::kSmemBytes);
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1>
+template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1, int kConsumers = 2>
 cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
-  using C = WgmmaConfig<kTokens, kBlocksPerSm>;
+  using C = WgmmaConfig<kTokens, kBlocksPerSm, kConsumers>;
   const int tiles_n = (p.n_pad + C::kBlockN - 1) / C::kBlockN, tiles_m = (p.m + kTokens - 1) / kTokens;
   const int splits = kTokens == 64 ? p.splits : 1;
   // One block per tile and split; the kernel maps the index to bands of channel tiles.
-  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kBlocksPerSm>,
+  return launch_kernel(sm90::gemm_w4a8_wgmma<kTokens, kPromote, kZeroPoint, kBlocksPerSm, kConsumers>,
                        dim3(tiles_n * tiles_m * splits), dim3(C::kThreads), C::kSmemBytes, stream, pdl, p, map);
 }
 
@@ -68,6 +68,8 @@ cudaError_t configure_wgmma_kernels(bool* usable) {
   e = raise_limits<64, 1>();
   if (e == cudaSuccess) e = raise_limits<64, 2>();
   if (e == cudaSuccess) e = raise_limits<128, 1>();
+  if (e == cudaSuccess) e = raise_smem_limit<128, Promote::per_channel, false, 1, 3>();
+  if (e == cudaSuccess) e = raise_smem_limit<128, Promote::per_channel, true, 1, 3>();
   *usable = e == cudaSuccess;
   return e;
 }
@@ -81,11 +83,12 @@ long wgmma_splitk_tiles(const GemmParams& p, int splits) {
   return static_cast<long>((p.n_pad + 127) / 128) * ((p.m + 63) / 64) * splits;
 }
 
-cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, bool pdl,
+cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, int consumers, bool pdl,
                                    cudaStream_t stream) {
   if (!g_encode || !wgmma_supports(p) || !p.wgmma_k_order || p.ldq != p.k_pad) return cudaErrorInvalidValue;
   if ((token_tile != 64 && token_tile != 128) || (blocks_per_sm != 1 && (blocks_per_sm != 2 || token_tile != 64)))
     return cudaErrorInvalidValue;
+  if (consumers != 2 && (consumers != 3 || token_tile != 128 || p.groups != 1)) return cudaErrorInvalidValue;
   if (p.splits != 1 && (token_tile != 64 || p.splits < 1 || p.splits > p.k_pad / 128 ||
                         wgmma_splitk_tiles(p, p.splits) > p.splitk_capacity || !p.splitk_partials || !p.splitk_counters))
     return cudaErrorInvalidValue;
@@ -100,6 +103,10 @@ cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int bloc
                               elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                               CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return cudaErrorInvalidValue;
+  if (consumers == 3) {
+    return p.w_zp ? launch_variant<128, Promote::per_channel, true, 1, 3>(p, map, pdl, stream)
+                  : launch_variant<128, Promote::per_channel, false, 1, 3>(p, map, pdl, stream);
+  }
   if (token_tile == 128) return launch_schemes<128, 1>(p, map, pdl, stream);
   return blocks_per_sm == 2 ? launch_schemes<64, 2>(p, map, pdl, stream) : launch_schemes<64, 1>(p, map, pdl, stream);
 }

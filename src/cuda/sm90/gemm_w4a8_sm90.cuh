@@ -21,10 +21,12 @@ bool wgmma_supports(const GemmParams& p);
 long wgmma_splitk_tiles(const GemmParams& p, int splits);
 
 // Token tile 64 or 128; p.splits > 1 (64 only) splits K; blocks_per_sm 2 (64
-// only) runs the variant of which two blocks share an SM. The activations must
-// have been written in the wgmma k order (p.wgmma_k_order). pdl: launch with
-// programmatic stream serialization.
-cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, bool pdl,
+// only) runs the variant of which two blocks share an SM; consumers 3 (128
+// tokens, per-channel weights only; else 2) the one with three consumer
+// warpgroups, 192 channels a block. The activations must have been written in
+// the wgmma k order (p.wgmma_k_order). pdl: launch with programmatic stream
+// serialization.
+cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, int consumers, bool pdl,
                                    cudaStream_t stream);
 
 }  // namespace w4a8::cuda

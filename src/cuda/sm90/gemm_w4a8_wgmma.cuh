@@ -1,6 +1,7 @@
 // Hopper W4A8 GEMM (sm_90a): warp-specialised wgmma with a TMA/bulk-copy ring.
 //
-// Block: 128 output channels x kTokens tokens, three warpgroups.
+// Block: 64 * kConsumers output channels x kTokens tokens, 1 + kConsumers
+// warpgroups (kConsumers 2, or 3 for the per-channel 128-token tile).
 // - Warpgroup 0 is the producer (registers lowered with setmaxnreg): one
 //   thread fills a ring of kStages stages, each 128 inputs deep, and each
 //   completing on its own `full` mbarrier:
@@ -8,7 +9,7 @@
 //              (the wgmma B operand; rows past M arrive as zeros);
 //     weights: one 1024-byte bulk copy per 16-channel tile - the prepared
 //              layout's two 512-byte chunks (weight_layout.h), contiguous.
-// - Warpgroups 1 and 2 consume: each warp takes one 16-channel tile (the
+// - Warpgroups 1.. consume: each warp takes one 16-channel tile (the
 //   warpgroup's 64 rows are wgmma's M), reads its lane's 2 x 16 weight bytes,
 //   turns them into the A fragments in registers (two instructions per four
 //   weights, bytes of 16 w) and issues four wgmma m64 x kTokens x k32 with the
@@ -57,10 +58,20 @@ enum class Promote : int {
 // docs/kernels.md). The price: 6 stages instead of 8 (two rings in 228 KiB)
 // and 104 registers per consumer thread instead of 232, which the grouped
 // loop fits (93-99 used) and per channel's second fragment set does not.
-template <int kTokens, int kBlocksPerSm = 1>
+//
+// kConsumers = 3 (128 tokens, per channel only; the dispatch's wgmma_128x3):
+// three consumer warpgroups of 160 registers share one token tile, 192
+// channels a block. Per channel (int32 sums, no promotion) that did 1.11-1.18x
+// the work per SM and second of two warpgroups (H200, M = 4096:
+// 28672x4096 1155.6 against 1331.2 us on 2/3 of the blocks;
+// docs/kernels.md). Grouped it gained nothing (a wave of 1.5x the work took
+// 1.5x as long): the promotion's instructions grow with the warpgroups.
+template <int kTokens, int kBlocksPerSm = 1, int kConsumerGroups = 2>
 struct WgmmaConfig {
   static_assert(kBlocksPerSm == 1 || (kBlocksPerSm == 2 && kTokens == 64), "two blocks per SM fit only at 64 tokens");
-  static constexpr int kConsumers = 2;
+  static_assert(kConsumerGroups == 2 || (kConsumerGroups == 3 && kTokens == 128 && kBlocksPerSm == 1),
+                "three consumer warpgroups only in the 128-token tile");
+  static constexpr int kConsumers = kConsumerGroups;
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockN = 64 * kConsumers;  // output channels
   static constexpr int kStageK = 128;              // inputs per stage: one group of 128, one swizzle row
@@ -69,8 +80,8 @@ struct WgmmaConfig {
   // __launch_bounds__ leaves it (65536 / blocks / threads, in steps of 8);
   // the producer's release must cover the consumers' raise.
   static constexpr int kLaunchRegs = 65536 / (kBlocksPerSm * kThreads) / 8 * 8;
-  static constexpr int kProducerRegs = kBlocksPerSm == 2 ? 24 : 40;
-  static constexpr int kConsumerRegs = kBlocksPerSm == 2 ? 104 : 232;
+  static constexpr int kProducerRegs = kBlocksPerSm == 2 || kConsumers == 3 ? 24 : 40;
+  static constexpr int kConsumerRegs = kBlocksPerSm == 2 ? 104 : kConsumers == 3 ? 160 : 232;
   static_assert(128 * kProducerRegs + 128 * kConsumers * kConsumerRegs <= kLaunchRegs * kThreads,
                 "setmaxnreg would ask for more registers than the block has");
   static constexpr int kTokenBytes = kTokens * kStageK;       // a multiple of 1024 (swizzle atoms)
@@ -107,11 +118,11 @@ __device__ __forceinline__ void promote_group(const int32_t (&acc)[kAcc], float 
   }
 }
 
-template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1>
-__global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, kBlocksPerSm)
+template <int kTokens, Promote kPromote, bool kZeroPoint, int kBlocksPerSm = 1, int kConsumerGroups = 2>
+__global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm, kConsumerGroups>::kThreads, kBlocksPerSm)
     gemm_w4a8_wgmma(const GemmParams p, const __grid_constant__ CUtensorMap tokens) {
 #if W4A8_SM90A
-  using C = WgmmaConfig<kTokens, kBlocksPerSm>;
+  using C = WgmmaConfig<kTokens, kBlocksPerSm, kConsumerGroups>;
   extern __shared__ uint8_t smem_raw[];
   uint8_t* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   uint8_t* tok_smem = smem;
@@ -174,7 +185,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm>::kThreads, 
   setmaxnreg_inc<C::kConsumerRegs>();
   constexpr int kAcc = kTokens / 2;
   constexpr bool kGrouped = kPromote == Promote::group128;
-  const int cw = threadIdx.x / 32 - 4;  // consumer warp 0..7: its 16-channel tile in the block
+  const int cw = threadIdx.x / 32 - 4;  // consumer warp 0..4 kConsumers - 1: its 16-channel tile in the block
   const int lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
   const int ch_lo = (tile0 + cw) * 16 + gid, ch_hi = ch_lo + 8;
   const bool lo_ok = ch_lo < p.n_pad, hi_ok = ch_hi < p.n_pad;
