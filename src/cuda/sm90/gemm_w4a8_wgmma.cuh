@@ -75,7 +75,12 @@ struct WgmmaConfig {
   static constexpr int kThreads = 128 * (1 + kConsumers);
   static constexpr int kBlockN = 64 * kConsumers;  // output channels
   static constexpr int kStageK = 128;              // inputs per stage: one group of 128, one swizzle row
-  static constexpr int kStages = kTokens >= 128 || kBlocksPerSm == 2 ? 6 : 8;
+  // Ring depth: 12 stages for the one-block 64-token tile (1.00-1.05x
+  // against 8; 10240x8192 M = 64 per channel 43.2 -> 41.9 us); the 128-token tiles
+  // keep 6 (9 with two consumer warpgroups, 8 with three: 0.97-1.01x, so
+  // their waits for data are not for want of stages; H200, docs/kernels.md);
+  // two per SM fit only 6.
+  static constexpr int kStages = kTokens == 64 && kBlocksPerSm == 1 ? 12 : 6;
   // Registers per thread after setmaxnreg. The block starts with what
   // __launch_bounds__ leaves it (65536 / blocks / threads, in steps of 8);
   // the producer's release must cover the consumers' raise.
@@ -98,6 +103,8 @@ struct WgmmaConfig {
   static constexpr int kPartialWords = 256 * kTokens / 2;
   static_assert(kTokens != 64 || kPartialWords * 4 == kSplitKPartialTileBytes, "the backend sizes the scratch so");
   static_assert(kTokenBytes % 1024 == 0, "token stages must keep the 1024-byte swizzle alignment");
+  static_assert(kSmemBytes <= 232448 && kBlocksPerSm * (kSmemBytes + 1024) <= 233472,
+                "sm_90's shared memory: 227 KiB a block, 228 KiB an SM with 1 KiB reserved per block");
 };
 
 // The int32 sum v (|v| < 2^22) as a float, exactly, without I2F (a quarter-
