@@ -278,24 +278,29 @@ TEST(CudaLinear, StaticSchemeReportsNonFiniteRows) {
   }
 }
 
+// Also the small test that scripts/device-check runs under racecheck with
+// each kernel forced: per channel too, so the per-channel-only kernels
+// (wgmma_128x3) are covered.
 TEST(CudaLinear, ChunkedTokensEqualOneCall) {
   REQUIRE_GPU();
   std::mt19937 rng(54);
-  const Layer l = make_layer(64, 256, 128, rng, false, false, true);
-  LinearOptions big, small;
-  big.backend = small.backend = "cuda";
-  small.max_tokens = 16;
-  auto a = W4A8Linear::create(l.weights(), big), b = W4A8Linear::create(l.weights(), small);
-  ASSERT_TRUE(a.is_ok() && b.is_ok());
-  Tensor x = on_gpu(test::to_tensor(test::random_floats(40 * l.k, rng), DType::f16, {40, l.k}));
-  Tensor ya = Tensor::empty(DType::f16, {40, l.n}, Device::cuda(0)).value();
-  Tensor yb = Tensor::empty(DType::f16, {40, l.n}, Device::cuda(0)).value();
-  ASSERT_TRUE(a->forward(x.view(), ya.view()).is_ok());
-  ASSERT_TRUE(b->forward(x.view(), yb.view()).is_ok());
-  // 40 tokens: one tiled call vs chunks of 16 + 16 + 8 through the small-M kernel.
-  const auto fa = test::to_floats(on_cpu(ya)), fb = test::to_floats(on_cpu(yb));
-  std::vector<double> fa_d(fa.begin(), fa.end());
-  EXPECT_LT(test::relative_error(fb, fa_d), 2e-3);
+  for (int64_t group : {128, -1}) {
+    const Layer l = make_layer(64, 256, group, rng, false, false, true);
+    LinearOptions big, small;
+    big.backend = small.backend = "cuda";
+    small.max_tokens = 16;
+    auto a = W4A8Linear::create(l.weights(), big), b = W4A8Linear::create(l.weights(), small);
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    Tensor x = on_gpu(test::to_tensor(test::random_floats(40 * l.k, rng), DType::f16, {40, l.k}));
+    Tensor ya = Tensor::empty(DType::f16, {40, l.n}, Device::cuda(0)).value();
+    Tensor yb = Tensor::empty(DType::f16, {40, l.n}, Device::cuda(0)).value();
+    ASSERT_TRUE(a->forward(x.view(), ya.view()).is_ok());
+    ASSERT_TRUE(b->forward(x.view(), yb.view()).is_ok());
+    // 40 tokens: one tiled call vs chunks of 16 + 16 + 8 through the small-M kernel.
+    const auto fa = test::to_floats(on_cpu(ya)), fb = test::to_floats(on_cpu(yb));
+    std::vector<double> fa_d(fa.begin(), fa.end());
+    EXPECT_LT(test::relative_error(fb, fa_d), 2e-3) << "group " << group;
+  }
 }
 
 TEST(CudaLinear, NaNRowsBecomeNaNAndAreReported) {
