@@ -31,25 +31,31 @@ cudaError_t launch_variant(const GemmParams& p, const CUtensorMap& map, bool pdl
                        dim3(tiles_n * tiles_m * splits), dim3(C::kThreads), C::kSmemBytes, stream, pdl, p, map);
 }
 
+// One pipeline shape's weight schemes with or without zero points.
+template <int kTokens, Promote kPromote, int kBlocksPerSm, int kConsumers = 2>
+cudaError_t launch_zero_points(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
+  return p.w_zp ? launch_variant<kTokens, kPromote, true, kBlocksPerSm, kConsumers>(p, map, pdl, stream)
+                : launch_variant<kTokens, kPromote, false, kBlocksPerSm, kConsumers>(p, map, pdl, stream);
+}
+
+template <int kTokens, Promote kPromote, int kBlocksPerSm, int kConsumers = 2>
+cudaError_t raise_zero_point_limits() {
+  cudaError_t e = raise_smem_limit<kTokens, kPromote, false, kBlocksPerSm, kConsumers>();
+  return e == cudaSuccess ? raise_smem_limit<kTokens, kPromote, true, kBlocksPerSm, kConsumers>() : e;
+}
+
 // The four weight schemes (per channel or grouped, with or without zero
 // points) of one pipeline shape.
 template <int kTokens, int kBlocksPerSm>
 cudaError_t launch_schemes(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
-  const bool zp = p.w_zp != nullptr;
-  if (p.groups == 1)
-    return zp ? launch_variant<kTokens, Promote::per_channel, true, kBlocksPerSm>(p, map, pdl, stream)
-              : launch_variant<kTokens, Promote::per_channel, false, kBlocksPerSm>(p, map, pdl, stream);
-  return zp ? launch_variant<kTokens, Promote::group128, true, kBlocksPerSm>(p, map, pdl, stream)
-            : launch_variant<kTokens, Promote::group128, false, kBlocksPerSm>(p, map, pdl, stream);
+  return p.groups == 1 ? launch_zero_points<kTokens, Promote::per_channel, kBlocksPerSm>(p, map, pdl, stream)
+                       : launch_zero_points<kTokens, Promote::group128, kBlocksPerSm>(p, map, pdl, stream);
 }
 
 template <int kTokens, int kBlocksPerSm>
 cudaError_t raise_limits() {
-  cudaError_t e = raise_smem_limit<kTokens, Promote::per_channel, false, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::per_channel, true, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, false, kBlocksPerSm>();
-  if (e == cudaSuccess) e = raise_smem_limit<kTokens, Promote::group128, true, kBlocksPerSm>();
-  return e;
+  const cudaError_t e = raise_zero_point_limits<kTokens, Promote::per_channel, kBlocksPerSm>();
+  return e == cudaSuccess ? raise_zero_point_limits<kTokens, Promote::group128, kBlocksPerSm>() : e;
 }
 
 }  // namespace
@@ -68,8 +74,7 @@ cudaError_t configure_wgmma_kernels(bool* usable) {
   e = raise_limits<64, 1>();
   if (e == cudaSuccess) e = raise_limits<64, 2>();
   if (e == cudaSuccess) e = raise_limits<128, 1>();
-  if (e == cudaSuccess) e = raise_smem_limit<128, Promote::per_channel, false, 1, 3>();
-  if (e == cudaSuccess) e = raise_smem_limit<128, Promote::per_channel, true, 1, 3>();
+  if (e == cudaSuccess) e = raise_zero_point_limits<128, Promote::per_channel, 1, 3>();  // wgmma_128x3
   *usable = e == cudaSuccess;
   return e;
 }
@@ -103,10 +108,7 @@ cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int bloc
                               elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                               CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return cudaErrorInvalidValue;
-  if (consumers == 3) {
-    return p.w_zp ? launch_variant<128, Promote::per_channel, true, 1, 3>(p, map, pdl, stream)
-                  : launch_variant<128, Promote::per_channel, false, 1, 3>(p, map, pdl, stream);
-  }
+  if (consumers == 3) return launch_zero_points<128, Promote::per_channel, 1, 3>(p, map, pdl, stream);
   if (token_tile == 128) return launch_schemes<128, 1>(p, map, pdl, stream);
   return blocks_per_sm == 2 ? launch_schemes<64, 2>(p, map, pdl, stream) : launch_schemes<64, 1>(p, map, pdl, stream);
 }
