@@ -5,6 +5,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <type_traits>
+
 #include "cuda/common/kernel_params.h"
 
 namespace w4a8::cuda {
@@ -14,20 +16,67 @@ __device__ __forceinline__ int weight_zero_point(const GemmParams& p, int group,
   return p.w_zp ? static_cast<int>(p.w_zp[group * p.n_pad + ch]) - 8 : 0;
 }
 
-// The output of (tok, ch) from its group-scaled integer sum (already in real
-// units): the activation zero point's share z * row_sums (one rounding, as the
-// CPU kernels do it), the token scale and the bias.
+// A token's epilogue inputs. Kernels can read them for a batch of outputs
+// before storing any: the output goes through a pointer the compiler cannot
+// tell apart from these arrays, so a read placed after a store waits for it -
+// one memory latency per output element (the sm_90a kernel's SASS had LDG,
+// STG, LDG, STG ... through its whole epilogue).
+struct TokenInputs {
+  float scale = 0.0f;
+  int zero_point = 0;  // the activation zero point (asymmetric or static activations), else 0
+};
+
+__device__ __forceinline__ TokenInputs token_inputs(const GemmParams& p, int tok) {
+  TokenInputs t;
+  t.scale = p.a_scale[tok];
+  if (p.a_zp) t.zero_point = p.a_zp[tok];
+  return t;
+}
+
+// The output from its group-scaled integer sum (already in real units): the
+// activation zero point's share z * row_sum (one rounding, as the CPU kernels
+// do it; row_sum is row_sums[ch], read only when there are zero points), the
+// token scale and the bias.
+__device__ __forceinline__ float finish_output(const GemmParams& p, const TokenInputs& t, float row_sum, float sum,
+                                               float bias) {
+  if (p.a_zp) sum = fmaf(-static_cast<float>(t.zero_point), row_sum, sum);
+  return fmaf(t.scale, sum, bias);
+}
+
 __device__ __forceinline__ float finish_output(const GemmParams& p, int tok, int ch, float sum, float bias) {
-  if (p.a_zp) sum = fmaf(-static_cast<float>(p.a_zp[tok]), p.row_sums[ch], sum);
-  return fmaf(p.a_scale[tok], sum, bias);
+  return finish_output(p, token_inputs(p, tok), p.a_zp ? p.row_sums[ch] : 0.0f, sum, bias);
+}
+
+// The store in output type T (__half, __nv_bfloat16 or float), for loops
+// that choose the type once instead of per element.
+template <typename T>
+__device__ __forceinline__ void store_output_as(const GemmParams& p, int tok, int ch, float v) {
+  const int64_t i = static_cast<int64_t>(tok) * p.n + ch;
+  if constexpr (std::is_same_v<T, __half>) {
+    static_cast<__half*>(p.out)[i] = __float2half_rn(v);
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    static_cast<__nv_bfloat16*>(p.out)[i] = __float2bfloat16_rn(v);
+  } else {
+    static_assert(std::is_same_v<T, float>, "outputs are f16, bf16 or f32");
+    static_cast<float*>(p.out)[i] = v;
+  }
 }
 
 __device__ __forceinline__ void store_output(const GemmParams& p, int tok, int ch, float v) {
-  const int64_t i = static_cast<int64_t>(tok) * p.n + ch;
   switch (p.out_type) {
-    case OutType::f16: static_cast<__half*>(p.out)[i] = __float2half_rn(v); break;
-    case OutType::bf16: static_cast<__nv_bfloat16*>(p.out)[i] = __float2bfloat16_rn(v); break;
-    case OutType::f32: static_cast<float*>(p.out)[i] = v; break;
+    case OutType::f16: store_output_as<__half>(p, tok, ch, v); break;
+    case OutType::bf16: store_output_as<__nv_bfloat16>(p, tok, ch, v); break;
+    case OutType::f32: store_output_as<float>(p, tok, ch, v); break;
+  }
+}
+
+// Calls body(T{}) with T the output type of p.
+template <typename Body>
+__device__ __forceinline__ void with_output_type(const GemmParams& p, Body&& body) {
+  switch (p.out_type) {
+    case OutType::f16: body(__half{}); break;
+    case OutType::bf16: body(__nv_bfloat16{}); break;
+    case OutType::f32: body(0.0f); break;
   }
 }
 

@@ -377,32 +377,55 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm, kConsumerGr
   constexpr float kScale = kGrouped && kZeroPoint ? kUnpackScaleZp : kUnpackScale;
   const float b_lo = p.bias && ch_lo < p.n ? p.bias[ch_lo] : 0.0f;
   const float b_hi = p.bias && ch_hi < p.n ? p.bias[ch_hi] : 0.0f;
+  const float r_lo = p.a_zp && ch_lo < p.n ? p.row_sums[ch_lo] : 0.0f;
+  const float r_hi = p.a_zp && ch_hi < p.n ? p.row_sums[ch_hi] : 0.0f;
+  // In batches of kBatch rows of fragments (8 tokens each): a batch's token
+  // inputs are all read before any of its outputs is stored (TokenInputs),
+  // so a thread waits kTokens / 8 / kBatch memory latencies, not one per output.
+  constexpr int kBatch = 4;
+  with_output_type(p, [&](auto out_type) {
+    using Out = decltype(out_type);
 #pragma unroll
-  for (int j = 0; j < kTokens / 8; ++j) {
-    const int t0 = m0 + 8 * j + 2 * tig;
+    for (int j0 = 0; j0 < kTokens / 8; j0 += kBatch) {
+      TokenInputs in[kBatch][2];
+      int gs[kBatch][2] = {};  // per-channel zero points: the tokens' sums of q
+      (void)gs;               // (unused by the other schemes)
 #pragma unroll
-    for (int c = 0; c < 2; ++c) {
-      const int tok = t0 + c;
-      if (tok >= p.m) continue;
-      int gs = 0;
-      if constexpr (kZeroPoint && kPromote == Promote::per_channel) gs = p.gsum[tok];
+      for (int jj = 0; jj < kBatch; ++jj) {
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int r = 2 * h + c;
-        const int ch = h ? ch_hi : ch_lo;
-        if (ch >= p.n) continue;
-        float f;
-        if constexpr (kPromote == Promote::per_channel) {
-          int32_t v = acc[4 * j + r];
-          if constexpr (kZeroPoint) v -= (h ? z_hi : z_lo) * gs;
-          f = (h ? s_hi : s_lo) * static_cast<float>(v);
-        } else {
-          f = facc[4 * j + r];
+        for (int c = 0; c < 2; ++c) {
+          const int tok = m0 + 8 * (j0 + jj) + 2 * tig + c;
+          if (tok >= p.m) continue;
+          in[jj][c] = token_inputs(p, tok);
+          if constexpr (kZeroPoint && kPromote == Promote::per_channel) gs[jj][c] = p.gsum[tok];
         }
-        store_output(p, tok, ch, finish_output(p, tok, ch, f * kScale, h ? b_hi : b_lo));
+      }
+#pragma unroll
+      for (int jj = 0; jj < kBatch; ++jj) {
+        const int j = j0 + jj;
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const int tok = m0 + 8 * j + 2 * tig + c;
+          if (tok >= p.m) continue;
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int r = 2 * h + c;
+            const int ch = h ? ch_hi : ch_lo;
+            if (ch >= p.n) continue;
+            float f;
+            if constexpr (kPromote == Promote::per_channel) {
+              int32_t v = acc[4 * j + r];
+              if constexpr (kZeroPoint) v -= (h ? z_hi : z_lo) * gs[jj][c];
+              f = (h ? s_hi : s_lo) * static_cast<float>(v);
+            } else {
+              f = facc[4 * j + r];
+            }
+            store_output_as<Out>(p, tok, ch, finish_output(p, in[jj][c], h ? r_hi : r_lo, f * kScale, h ? b_hi : b_lo));
+          }
+        }
       }
     }
-  }
+  });
 #endif
 }
 
