@@ -383,6 +383,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm, kConsumerGr
   // inputs are all read before any of its outputs is stored (TokenInputs),
   // so a thread waits kTokens / 8 / kBatch memory latencies, not one per output.
   constexpr int kBatch = 4;
+  static_assert(kTokens / 8 % kBatch == 0, "whole batches of fragment rows");
   with_output_type(p, [&](auto out_type) {
     using Out = decltype(out_type);
 #pragma unroll
