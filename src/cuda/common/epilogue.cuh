@@ -62,14 +62,6 @@ __device__ __forceinline__ void store_output_as(const GemmParams& p, int tok, in
   }
 }
 
-__device__ __forceinline__ void store_output(const GemmParams& p, int tok, int ch, float v) {
-  switch (p.out_type) {
-    case OutType::f16: store_output_as<__half>(p, tok, ch, v); break;
-    case OutType::bf16: store_output_as<__nv_bfloat16>(p, tok, ch, v); break;
-    case OutType::f32: store_output_as<float>(p, tok, ch, v); break;
-  }
-}
-
 // Calls body(T{}) with T the output type of p.
 template <typename Body>
 __device__ __forceinline__ void with_output_type(const GemmParams& p, Body&& body) {
@@ -78,6 +70,11 @@ __device__ __forceinline__ void with_output_type(const GemmParams& p, Body&& bod
     case OutType::bf16: body(__nv_bfloat16{}); break;
     case OutType::f32: body(0.0f); break;
   }
+}
+
+// One element, the type chosen at the store.
+__device__ __forceinline__ void store_output(const GemmParams& p, int tok, int ch, float v) {
+  with_output_type(p, [&](auto out_type) { store_output_as<decltype(out_type)>(p, tok, ch, v); });
 }
 
 }  // namespace w4a8::cuda
