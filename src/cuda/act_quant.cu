@@ -52,19 +52,50 @@ __device__ __forceinline__ void store_scale(const ActQuantParams& p, int row, fl
   }
 }
 
+// Eight consecutive elements of T as they lie in memory: one or two 16-byte
+// words, loaded now and converted when used.
+template <typename T>
+struct Piece {
+  uint4 raw[sizeof(T) / 2];
+};
+
+template <typename T>
+__device__ __forceinline__ Piece<T> load_piece(const T* p) {
+  Piece<T> pc;
+#pragma unroll
+  for (int i = 0; i < static_cast<int>(sizeof(T)) / 2; ++i) pc.raw[i] = reinterpret_cast<const uint4*>(p)[i];
+  return pc;
+}
+
+template <typename T>
+__device__ __forceinline__ void piece_floats(const Piece<T>& pc, float (&v)[8]) {
+  const T* e = reinterpret_cast<const T*>(pc.raw);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) v[i] = to_float(e[i]);
+}
+
 // Eight consecutive elements as floats, with 16-byte loads.
 template <typename T>
 __device__ __forceinline__ void load8(const T* p, float (&v)[8]) {
-  if constexpr (sizeof(T) == 2) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(p);
-    const T* e = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-    for (int i = 0; i < 8; ++i) v[i] = to_float(e[i]);
-  } else {
-    const float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
-    v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
-  }
+  piece_floats(load_piece(p), v);
 }
+
+// A thread's pieces of one row, kept in registers from pass 1 to pass 2
+// (the row is read once, all of a thread's loads in flight together): piece
+// i holds columns 8 * (threadIdx.x + kThreads * i) .. + 7; past k it is never
+// read. kPieces = 0: rows too long for that (or act-order, whose pass 2
+// gathers), streamed and read twice.
+template <typename T, int kPieces>
+struct RowRegisters {
+  Piece<T> piece[kPieces > 0 ? kPieces : 1];
+  __device__ __forceinline__ void load(const T* x, int k) {
+#pragma unroll
+    for (int i = 0; i < kPieces; ++i) {
+      const int col = 8 * (threadIdx.x + kThreads * i);
+      if (col < k) piece[i] = load_piece(x + col);
+    }
+  }
+};
 
 // Eight elements x[perm[0..7]] as floats (act-order: the prepared weights'
 // k order): the eight indices in two 16-byte loads, then eight independent
@@ -89,6 +120,26 @@ __device__ __forceinline__ void add_warp_to_group_sum(int32_t* gsum, int base, i
   if (threadIdx.x % 32 == 0 && first < k) atomicAdd(&gsum[first / group_size], sum);
 }
 
+// Adds each lane's sum of q over columns i .. i + 7 (0 past k) to its
+// group's shared sum. The lanes of a warp hold 256 consecutive columns
+// starting at a multiple of 256 (lane l: i = base + 8 l), so where groups are
+// multiples of 256 (per channel too, when K is) the warp's sum goes in one
+// atomic, for groups of 128 each half warp's, and otherwise each lane's: the
+// same integers, in fewer contended shared atomics. Every lane calls it.
+__device__ __forceinline__ void add_pieces_to_group_sums(int32_t* gsum, int i, int k, int group_size, int sum) {
+  const int lane = threadIdx.x % 32;
+  if (group_size % 256 == 0) {
+    sum = __reduce_add_sync(0xffffffffu, sum);
+    if (lane == 0 && i < k) atomicAdd(&gsum[i / group_size], sum);
+  } else if (group_size == 128) {
+#pragma unroll
+    for (int o = 8; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    if (lane % 16 == 0 && i < k) atomicAdd(&gsum[i / group_size], sum);
+  } else if (i < k) {
+    atomicAdd(&gsum[i / group_size], sum);
+  }
+}
+
 // The end of a row: zero padding after column k, the group sums out.
 __device__ __forceinline__ void finish_row(int8_t* q, int k, int ldq, const int32_t* gsum_smem, int32_t* gsum_out,
                                            int groups) {
@@ -110,17 +161,28 @@ __device__ __forceinline__ int quantize_one(float v, const RowRule& r) {
 }
 
 // Finds the row's statistics, one block per row. kVector: 8 elements per
-// thread step (16-byte loads); otherwise one at a time.
-template <typename T, bool kVector>
-__device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, float& amax, float& mn, float& mx,
-                                          bool& finite) {
+// thread step (16-byte loads), from the registers when kPieces > 0;
+// otherwise one at a time.
+template <typename T, bool kVector, int kPieces>
+__device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, const RowRegisters<T, kPieces>& regs,
+                                          float& amax, float& mn, float& mx, bool& finite) {
   auto take = [&](float v) {
     finite &= isfinite(v);
     amax = fmaxf(amax, fabsf(v));
     mn = fminf(mn, v);
     mx = fmaxf(mx, v);
   };
-  if constexpr (kVector) {
+  if constexpr (kPieces > 0) {
+#pragma unroll
+    for (int i = 0; i < kPieces; ++i) {
+      if (8 * (threadIdx.x + kThreads * i) < p.k) {
+        float v[8];
+        piece_floats(regs.piece[i], v);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) take(v[e]);
+      }
+    }
+  } else if constexpr (kVector) {
     for (int i = threadIdx.x * 8; i < p.k; i += kThreads * 8) {
       float v[8];
       load8(x + i, v);
@@ -138,9 +200,12 @@ __device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, f
 // (16-byte loads, 8-byte stores, one shared atomic per 8 - groups are
 // multiples of 8); with perm (act-order) pass 2 gathers its 8 through perm
 // (gather8), while pass 1 reads x in order - the statistics of a row do not
-// depend on the order. Otherwise one element at a time.
-template <typename T, bool kVector>
+// depend on the order. kPieces > 0 (kVector, no perm, k <= 8 * kThreads *
+// kPieces): the row is read once, into registers (RowRegisters). Otherwise
+// one element at a time.
+template <typename T, bool kVector, int kPieces = 0>
 __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParams p) {
+  static_assert(kPieces == 0 || kVector, "registers hold whole pieces");
   __shared__ float red[kThreads / 32];
   __shared__ int32_t gsum[kMaxGroupsInSmem];
   __shared__ int bad_row;
@@ -151,11 +216,13 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
   for (int g = threadIdx.x; g < p.groups; g += kThreads) gsum[g] = 0;
   __syncthreads();
 
+  RowRegisters<T, kPieces> regs;
+  regs.load(x, p.k);
   RowRule rule{p.fixed_scale, static_cast<float>(p.fixed_zp), -128, 127, 0, p.fixed_zp};
   if (p.mode != ActMode::fixed) {
     float amax = 0.0f, mn = INFINITY, mx = -INFINITY;
     bool finite = true;
-    row_stats<T, kVector>(p, x, amax, mn, mx, finite);
+    row_stats<T, kVector, kPieces>(p, x, regs, amax, mn, mx, finite);
     if (!finite) atomicOr(&bad_row, kErrorNonFinite);
     if (p.mode == ActMode::symmetric) {
       amax = block_max(amax, red);  // also a barrier for bad_row
@@ -190,32 +257,53 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
     return;
   }
   bool finite = true;  // checked here only for the static scheme, which has no pass 1
-  if constexpr (kVector) {
-    for (int i = threadIdx.x * 8; i < p.k; i += kThreads * 8) {
-      float v[8];
-      if (p.perm) {
-        gather8(x, p.perm + i, v);
-      } else {
-        load8(x + i, v);
-      }
-      uint32_t lo = 0, hi = 0;
-      int sum = 0;
+  // Quantizes the 8 elements v of columns i .. i + 7; returns the sum of their q.
+  auto quantize_piece = [&](int i, const float (&v)[8]) {
+    uint32_t lo = 0, hi = 0;
+    int sum = 0;
 #pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        finite &= isfinite(v[e]);
-        const int qi = quantize_one(v[e], rule);
-        sum += qi;
-        const uint32_t byte = static_cast<uint32_t>(qi) & 0xFFu;
-        if (e < 4) lo |= byte << (8 * e); else hi |= byte << (8 * (e - 4));
+    for (int e = 0; e < 8; ++e) {
+      finite &= isfinite(v[e]);
+      const int qi = quantize_one(v[e], rule);
+      sum += qi;
+      const uint32_t byte = static_cast<uint32_t>(qi) & 0xFFu;
+      if (e < 4) lo |= byte << (8 * e); else hi |= byte << (8 * (e - 4));
+    }
+    if (p.wgmma_k_order) {  // i = 32 r + 8 t: the two halves go to 32 r + 4 t and 32 r + 16 + 4 t
+      const int at = wgmma_k_position(i);
+      *reinterpret_cast<uint32_t*>(q + at) = lo;
+      *reinterpret_cast<uint32_t*>(q + at + 16) = hi;
+    } else {
+      *reinterpret_cast<uint2*>(q + i) = make_uint2(lo, hi);
+    }
+    return sum;
+  };
+  if constexpr (kPieces > 0) {
+#pragma unroll
+    for (int n = 0; n < kPieces; ++n) {
+      const int i = 8 * (threadIdx.x + kThreads * n);
+      int sum = 0;
+      if (i < p.k) {
+        float v[8];
+        piece_floats(regs.piece[n], v);
+        sum = quantize_piece(i, v);
       }
-      if (p.wgmma_k_order) {  // i = 32 r + 8 t: the two halves go to 32 r + 4 t and 32 r + 16 + 4 t
-        const int at = wgmma_k_position(i);
-        *reinterpret_cast<uint32_t*>(q + at) = lo;
-        *reinterpret_cast<uint32_t*>(q + at + 16) = hi;
-      } else {
-        *reinterpret_cast<uint2*>(q + i) = make_uint2(lo, hi);
+      add_pieces_to_group_sums(gsum, i, p.k, p.group_size, sum);
+    }
+  } else if constexpr (kVector) {
+    for (int base = 0; base < p.k; base += kThreads * 8) {  // the same trip count in every warp
+      const int i = base + 8 * threadIdx.x;
+      int sum = 0;
+      if (i < p.k) {
+        float v[8];
+        if (p.perm) {
+          gather8(x, p.perm + i, v);
+        } else {
+          load8(x + i, v);
+        }
+        sum = quantize_piece(i, v);
       }
-      atomicAdd(&gsum[i / p.group_size], sum);
+      add_pieces_to_group_sums(gsum, i, p.k, p.group_size, sum);
     }
   } else {
     for (int base = 0; base < p.k; base += kThreads) {
@@ -270,6 +358,27 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
     if (p.a_zp) p.zp[row] = p.a_zp[p.a_zp_numel == 1 ? 0 : row] - (p.a_unsigned ? 128 : 0);
   }
 }
+// The quantizer for activations of type T: rows of up to 1, 2 or 4 pieces a
+// thread (K <= 8192) in registers, longer ones or act-order streamed
+// (pieces 0), and unaligned ones one element at a time. (Rows of 8192 <
+// K <= 16384 held in 8 pieces ran slower than streamed, 90.9 against 84.1 us
+// at 4096 x 14336, fewer blocks fitting an SM; at K = 4096, 26.4 against
+// 30.4: H200, docs/kernels.md.)
+template <typename T>
+void launch_act_quant_as(const ActQuantParams& p, bool vec, int pieces, cudaStream_t stream) {
+  const dim3 grid(p.m), block(kThreads);
+  if (!vec) {
+    act_quant_kernel<T, false><<<grid, block, 0, stream>>>(p);
+  } else if (pieces == 0 || pieces > 4) {
+    act_quant_kernel<T, true><<<grid, block, 0, stream>>>(p);
+  } else if (pieces == 1) {
+    act_quant_kernel<T, true, 1><<<grid, block, 0, stream>>>(p);
+  } else if (pieces == 2) {
+    act_quant_kernel<T, true, 2><<<grid, block, 0, stream>>>(p);
+  } else {
+    act_quant_kernel<T, true, 4><<<grid, block, 0, stream>>>(p);
+  }
+}
 }  // namespace
 
 cudaError_t launch_act_quant(const ActQuantParams& p, cudaStream_t stream) {
@@ -280,19 +389,12 @@ cudaError_t launch_act_quant(const ActQuantParams& p, cudaStream_t stream) {
   const bool vec = p.k % 8 == 0 && row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(p.perm) % 16 == 0 && reinterpret_cast<uintptr_t>(p.q) % 8 == 0 &&
                    p.ldq % 8 == 0;
+  // Rows in registers: the fewest pieces of 8 a thread that hold the row.
+  const int pieces = vec && !p.perm ? (p.k + 8 * kThreads - 1) / (8 * kThreads) : 0;
   switch (p.dtype) {
-    case DType::f16:
-      vec ? act_quant_kernel<__half, true><<<p.m, kThreads, 0, stream>>>(p)
-          : act_quant_kernel<__half, false><<<p.m, kThreads, 0, stream>>>(p);
-      break;
-    case DType::bf16:
-      vec ? act_quant_kernel<__nv_bfloat16, true><<<p.m, kThreads, 0, stream>>>(p)
-          : act_quant_kernel<__nv_bfloat16, false><<<p.m, kThreads, 0, stream>>>(p);
-      break;
-    case DType::f32:
-      vec ? act_quant_kernel<float, true><<<p.m, kThreads, 0, stream>>>(p)
-          : act_quant_kernel<float, false><<<p.m, kThreads, 0, stream>>>(p);
-      break;
+    case DType::f16: launch_act_quant_as<__half>(p, vec, pieces, stream); break;
+    case DType::bf16: launch_act_quant_as<__nv_bfloat16>(p, vec, pieces, stream); break;
+    case DType::f32: launch_act_quant_as<float>(p, vec, pieces, stream); break;
     default: return cudaErrorInvalidValue;
   }
   return cudaGetLastError();
