@@ -238,6 +238,40 @@ TEST(CudaLinear, ForwardMatchesReferenceForEveryConfiguration) {
     }
 }
 
+// An output view that starts 2 bytes off 16-byte alignment, on layers whose
+// width is no multiple of the kernels' channel tiles (72, 136): every output
+// is the reference's, and nothing on either side of the view changes.
+TEST(CudaLinear, OffsetOutputViewMatchesReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(59);
+  for (int64_t n : {72, 136, 256})
+    for (int64_t group : {128, -1}) {
+      const Layer l = make_layer(n, 512, group, rng, false, false, true);
+      auto [ref, gpu] = reference_and_gpu(l);
+      ASSERT_TRUE(ref.is_ok() && gpu.is_ok()) << gpu.status().to_string();
+      for (int64_t offset : {0, 1})
+        for (int64_t m : {1, 33, 129, 200}) {
+          Tensor x = test::to_tensor(test::random_floats(m * l.k, rng, -3, 3), DType::f16, {m, l.k});
+          const auto want = test::to_floats(ref->forward(x.view()).value());
+          // The output view sits `offset` elements into a buffer with room on both sides.
+          const int64_t total = m * n + 2 * 8;
+          Tensor buf = Tensor::empty(DType::f16, {total}, Device::cuda(0)).value();
+          ASSERT_EQ(cudaMemset(buf.data(), 0x7C, buf.nbytes()), cudaSuccess);  // 0x7C7C: a finite marker
+          auto* base = static_cast<uint16_t*>(buf.data()) + 8 + offset;
+          const TensorView y(base, DType::f16, {m, n}, Device::cuda(0));
+          ASSERT_TRUE(gpu->forward(on_gpu(x).view(), y).is_ok());
+          const Tensor host = on_cpu(buf);
+          const auto* h = static_cast<const uint16_t*>(host.data());
+          for (int64_t i = 0; i < 8 + offset; ++i) ASSERT_EQ(h[i], 0x7C7C) << "before the output, n=" << n << " m=" << m;
+          for (int64_t i = 8 + offset + m * n; i < total; ++i) ASSERT_EQ(h[i], 0x7C7C) << "after, n=" << n << " m=" << m;
+          Tensor got(DType::f16, {m, n});
+          std::memcpy(got.data(), h + 8 + offset, got.nbytes());
+          EXPECT_LT(test::relative_error(test::to_floats(got), std::vector<double>(want.begin(), want.end())), 2e-3)
+              << "n=" << n << " group " << group << " offset " << offset << " m=" << m;
+        }
+    }
+}
+
 TEST(CudaLinear, ActivationSchemesMatchReference) {
   REQUIRE_GPU();
   std::mt19937 rng(57);
