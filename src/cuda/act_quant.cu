@@ -197,8 +197,8 @@ __device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, c
 // One block per row. Pass 1 (dynamic schemes only): the row's max |x| or
 // min/max, and finiteness; pass 2: q and group sums. A static scheme reads x
 // once and checks finiteness on the way. kVector: 8 elements per thread step
-// (16-byte loads, 8-byte stores, one shared atomic per 8 - groups are
-// multiples of 8); with perm (act-order) pass 2 gathers its 8 through perm
+// (16-byte loads, 8-byte stores, the group sums through
+// add_pieces_to_group_sums - groups are multiples of 8); with perm (act-order) pass 2 gathers its 8 through perm
 // (gather8), while pass 1 reads x in order - the statistics of a row do not
 // depend on the order. kPieces > 0 (kVector, no perm, k <= 8 * kThreads *
 // kPieces): the row is read once, into registers (RowRegisters). Otherwise
