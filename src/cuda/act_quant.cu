@@ -88,12 +88,12 @@ __device__ __forceinline__ void load8(const T* p, float (&v)[8]) {
 template <typename T, int kPieces>
 struct RowRegisters {
   Piece<T> piece[kPieces > 0 ? kPieces : 1];
+  // The first column of this thread's piece i.
+  static __device__ __forceinline__ int column(int i) { return 8 * (threadIdx.x + kThreads * i); }
   __device__ __forceinline__ void load(const T* x, int k) {
 #pragma unroll
-    for (int i = 0; i < kPieces; ++i) {
-      const int col = 8 * (threadIdx.x + kThreads * i);
-      if (col < k) piece[i] = load_piece(x + col);
-    }
+    for (int i = 0; i < kPieces; ++i)
+      if (column(i) < k) piece[i] = load_piece(x + column(i));
   }
 };
 
@@ -175,7 +175,7 @@ __device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, c
   if constexpr (kPieces > 0) {
 #pragma unroll
     for (int i = 0; i < kPieces; ++i) {
-      if (8 * (threadIdx.x + kThreads * i) < p.k) {
+      if (regs.column(i) < p.k) {
         float v[8];
         piece_floats(regs.piece[i], v);
 #pragma unroll
@@ -198,11 +198,11 @@ __device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, c
 // min/max, and finiteness; pass 2: q and group sums. A static scheme reads x
 // once and checks finiteness on the way. kVector: 8 elements per thread step
 // (16-byte loads, 8-byte stores, the group sums through
-// add_pieces_to_group_sums - groups are multiples of 8); with perm (act-order) pass 2 gathers its 8 through perm
-// (gather8), while pass 1 reads x in order - the statistics of a row do not
-// depend on the order. kPieces > 0 (kVector, no perm, k <= 8 * kThreads *
-// kPieces): the row is read once, into registers (RowRegisters). Otherwise
-// one element at a time.
+// add_pieces_to_group_sums - groups are multiples of 8); with perm
+// (act-order) pass 2 gathers its 8 through perm (gather8), while pass 1
+// reads x in order - the statistics of a row do not depend on the order.
+// kPieces > 0 (kVector, no perm, k <= 8 * kThreads * kPieces): the row is
+// read once, into registers (RowRegisters). Otherwise one element at a time.
 template <typename T, bool kVector, int kPieces = 0>
 __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParams p) {
   static_assert(kPieces == 0 || kVector, "registers hold whole pieces");
@@ -281,7 +281,7 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
   if constexpr (kPieces > 0) {
 #pragma unroll
     for (int n = 0; n < kPieces; ++n) {
-      const int i = 8 * (threadIdx.x + kThreads * n);
+      const int i = regs.column(n);
       int sum = 0;
       if (i < p.k) {
         float v[8];
