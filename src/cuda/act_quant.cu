@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cuda/act_quant.cuh"
+#include "cuda/common/act_quant_rule.cuh"
 #include "cuda/common/cuda_status.h"
 #include "cuda/common/k_order.cuh"
 #include "cuda/common/mma.cuh"
@@ -13,24 +14,6 @@ namespace w4a8::cuda {
 namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxGroupsInSmem = 2048;  // K / 32 for K up to 65536
-
-template <typename T>
-__device__ __forceinline__ float to_float(T v);
-template <>
-__device__ __forceinline__ float to_float<__half>(__half v) { return __half2float(v); }
-template <>
-__device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <>
-__device__ __forceinline__ float to_float<float>(float v) { return v; }
-
-template <typename T>
-__device__ __forceinline__ float round_to(float v);
-template <>
-__device__ __forceinline__ float round_to<__half>(float v) { return __half2float(__float2half_rn(v)); }
-template <>
-__device__ __forceinline__ float round_to<__nv_bfloat16>(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
-template <>
-__device__ __forceinline__ float round_to<float>(float v) { return v; }
 
 __device__ __forceinline__ float block_max(float v, float* red) {
   for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
@@ -52,34 +35,6 @@ __device__ __forceinline__ void store_scale(const ActQuantParams& p, int row, fl
   }
 }
 
-// Eight consecutive elements of T as they lie in memory: one or two 16-byte
-// words, loaded now and converted when used.
-template <typename T>
-struct Piece {
-  uint4 raw[sizeof(T) / 2];
-};
-
-template <typename T>
-__device__ __forceinline__ Piece<T> load_piece(const T* p) {
-  Piece<T> pc;
-#pragma unroll
-  for (int i = 0; i < static_cast<int>(sizeof(T)) / 2; ++i) pc.raw[i] = reinterpret_cast<const uint4*>(p)[i];
-  return pc;
-}
-
-template <typename T>
-__device__ __forceinline__ void piece_floats(const Piece<T>& pc, float (&v)[8]) {
-  const T* e = reinterpret_cast<const T*>(pc.raw);
-#pragma unroll
-  for (int i = 0; i < 8; ++i) v[i] = to_float(e[i]);
-}
-
-// Eight consecutive elements as floats, with 16-byte loads.
-template <typename T>
-__device__ __forceinline__ void load8(const T* p, float (&v)[8]) {
-  piece_floats(load_piece(p), v);
-}
-
 // A thread's pieces of one row, kept in registers from pass 1 to pass 2
 // (the row is read once, all of a thread's loads in flight together): piece
 // i holds columns 8 * (threadIdx.x + kThreads * i) .. + 7; past k it is never
@@ -96,20 +51,6 @@ struct RowRegisters {
       if (column(i) < k) piece[i] = load_piece(x + column(i));
   }
 };
-
-// Eight elements x[perm[0..7]] as floats (act-order: the prepared weights'
-// k order): the eight indices in two 16-byte loads, then eight independent
-// gathers in flight at once.
-template <typename T>
-__device__ __forceinline__ void gather8(const T* x, const int32_t* perm, float (&v)[8]) {
-  const int4 a = *reinterpret_cast<const int4*>(perm), b = *reinterpret_cast<const int4*>(perm + 4);
-  const int idx[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-  T e[8];
-#pragma unroll
-  for (int i = 0; i < 8; ++i) e[i] = x[idx[i]];
-#pragma unroll
-  for (int i = 0; i < 8; ++i) v[i] = to_float(e[i]);
-}
 
 // Adds the warp's values for columns base + 32 * warp + lane to their group's
 // shared sum. A warp's 32 consecutive columns share one group (groups are
@@ -148,30 +89,13 @@ __device__ __forceinline__ void finish_row(int8_t* q, int k, int ldq, const int3
   for (int g = threadIdx.x; g < groups && gsum_out; g += kThreads) gsum_out[g] = gsum_smem[g];
 }
 
-// One row's rule (core/act_quant_rule.h): q = clamp(rhe(x / s + z), lo, hi)
-// - shift, and the zero point of the stored q.
-struct RowRule {
-  float s, z;
-  int lo, hi, shift;
-  int zp_out;
-};
-
-__device__ __forceinline__ int quantize_one(float v, const RowRule& r) {
-  return max(r.lo, min(r.hi, __float2int_rn(__fadd_rn(__fdiv_rn(v, r.s), r.z)))) - r.shift;
-}
-
 // Finds the row's statistics, one block per row. kVector: 8 elements per
 // thread step (16-byte loads), from the registers when kPieces > 0;
 // otherwise one at a time.
 template <typename T, bool kVector, int kPieces>
 __device__ __forceinline__ void row_stats(const ActQuantParams& p, const T* x, const RowRegisters<T, kPieces>& regs,
-                                          float& amax, float& mn, float& mx, bool& finite) {
-  auto take = [&](float v) {
-    finite &= isfinite(v);
-    amax = fmaxf(amax, fabsf(v));
-    mn = fminf(mn, v);
-    mx = fmaxf(mx, v);
-  };
+                                          RowStats& st) {
+  auto take = [&](float v) { st.take(v); };
   if constexpr (kPieces > 0) {
 #pragma unroll
     for (int i = 0; i < kPieces; ++i) {
@@ -220,29 +144,20 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
   regs.load(x, p.k);
   RowRule rule{p.fixed_scale, static_cast<float>(p.fixed_zp), -128, 127, 0, p.fixed_zp};
   if (p.mode != ActMode::fixed) {
-    float amax = 0.0f, mn = INFINITY, mx = -INFINITY;
-    bool finite = true;
-    row_stats<T, kVector, kPieces>(p, x, regs, amax, mn, mx, finite);
-    if (!finite) atomicOr(&bad_row, kErrorNonFinite);
+    RowStats st;
+    row_stats<T, kVector, kPieces>(p, x, regs, st);
+    if (!st.finite) atomicOr(&bad_row, kErrorNonFinite);
     if (p.mode == ActMode::symmetric) {
-      amax = block_max(amax, red);  // also a barrier for bad_row
-      rule.s = round_to<T>(fmaxf(amax / 127.0f, 1e-5f));
-      rule.z = 0.0f;
-      rule.zp_out = 0;
+      st.amax = block_max(st.amax, red);  // also a barrier for bad_row
     } else {
-      mx = block_max(mx, red);
-      mn = -block_max(-mn, red);
-      if (p.k == 0) mn = mx = 0.0f;
-      const float sf = fmaxf(__fdiv_rn(__fsub_rn(mx, mn), 255.0f), 1e-5f);
-      const float z = -rintf(__fdiv_rn(mn, sf));  // from the fp32 scale, before rounding (SPEC.md)
-      if (!(fabsf(z) <= 2147483520.0f) && threadIdx.x == 0 && !bad_row) bad_row = kErrorZeroPointRange;
+      st.mx = block_max(st.mx, red);
+      st.mn = -block_max(-st.mn, red);
+    }
+    int zp_bad = 0;
+    rule = row_rule<T>(p.mode, st, p.fixed_scale, p.fixed_zp, p.unsigned_q, p.k, &zp_bad);
+    if (p.mode == ActMode::asymmetric) {
+      if (zp_bad && threadIdx.x == 0 && !bad_row) bad_row = zp_bad;
       __syncthreads();
-      rule.s = round_to<T>(sf);
-      rule.z = z;
-      rule.lo = 0;
-      rule.hi = 255;
-      rule.shift = p.unsigned_q ? 0 : 128;
-      rule.zp_out = bad_row ? 0 : static_cast<int>(z) - rule.shift;
     }
   }
   int8_t* q = p.q + static_cast<int64_t>(row) * p.ldq;
@@ -259,16 +174,10 @@ __global__ void __launch_bounds__(kThreads) act_quant_kernel(const ActQuantParam
   bool finite = true;  // checked here only for the static scheme, which has no pass 1
   // Quantizes the 8 elements v of columns i .. i + 7; returns the sum of their q.
   auto quantize_piece = [&](int i, const float (&v)[8]) {
-    uint32_t lo = 0, hi = 0;
-    int sum = 0;
 #pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      finite &= isfinite(v[e]);
-      const int qi = quantize_one(v[e], rule);
-      sum += qi;
-      const uint32_t byte = static_cast<uint32_t>(qi) & 0xFFu;
-      if (e < 4) lo |= byte << (8 * e); else hi |= byte << (8 * (e - 4));
-    }
+    for (int e = 0; e < 8; ++e) finite &= isfinite(v[e]);
+    uint32_t lo, hi;
+    const int sum = quantize8(v, rule, lo, hi);
     if (p.wgmma_k_order) {  // i = 32 r + 8 t: the two halves go to 32 r + 4 t and 32 r + 16 + 4 t
       const int at = wgmma_k_position(i);
       *reinterpret_cast<uint32_t*>(q + at) = lo;

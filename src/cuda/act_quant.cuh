@@ -12,16 +12,11 @@
 #include <cstdint>
 
 #include "core/act_quant_rule.h"
+#include "cuda/common/kernel_params.h"
 #include "w4a8/status.h"
 #include "w4a8/tensor.h"
 
 namespace w4a8::cuda {
-
-// error_flag bits a quantizer sets (and W4A8Linear::poll_errors reports).
-constexpr int kErrorNonFinite = 1;      // a row held NaN or Inf
-constexpr int kErrorZeroPointRange = 2;  // an asymmetric row's zero point did not fit int32
-
-enum class ActMode : int { symmetric, asymmetric, fixed };
 
 struct ActQuantParams {
   const void* x = nullptr;  // [m][k] f16/bf16/f32, contiguous

@@ -189,10 +189,23 @@ class CudaBackend final : public Backend {
       a.error_flag = w.error_flag.data_as<int>();
       GemmParams p = gemm_params(w);
       p.m = static_cast<int>(mc);
-      p.wgmma_k_order = a.wgmma_k_order = gemm_wants_wgmma_k_order(p);
-      W4A8_CUDA_RETURN_IF_ERROR(launch_act_quant(a, as_stream(stream)));
       p.out = static_cast<uint8_t*>(y.data()) + m0 * y_row;
       p.out_type = out_type(y.dtype());
+      // Decode sizes: one kernel quantizes the tokens and multiplies.
+      TokenInput in;
+      in.x = a.x;
+      in.dtype = a.dtype;
+      in.mode = a.mode;
+      in.fixed_scale = a.fixed_scale;
+      in.fixed_zp = a.fixed_zp;
+      in.perm = a.perm;
+      in.error_flag = a.error_flag;
+      if (gemm_quantizes_tokens(p, in)) {
+        W4A8_CUDA_RETURN_IF_ERROR(launch_gemm_w4a8_quantizing(p, in, as_stream(stream)));
+        continue;
+      }
+      p.wgmma_k_order = a.wgmma_k_order = gemm_wants_wgmma_k_order(p);
+      W4A8_CUDA_RETURN_IF_ERROR(launch_act_quant(a, as_stream(stream)));
       W4A8_CUDA_RETURN_IF_ERROR(launch_gemm_w4a8(p, as_stream(stream)));
     }
     return Status::ok();

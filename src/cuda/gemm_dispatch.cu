@@ -1,12 +1,15 @@
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "cuda/gemm_dispatch.cuh"
+#include "cuda/common/decode_plan.h"
 #include "cuda/common/launch.cuh"
 #include "cuda/common/split_k.h"
 #include "cuda/common/wgmma_tile.h"
+#include "cuda/sm80/gemm_w4a8_decode.cuh"
 #include "cuda/sm80/gemm_w4a8_small_m.cuh"
 #include "cuda/sm80/gemm_w4a8_tiled.cuh"
 #include "cuda/sm90/gemm_w4a8_sm90.cuh"
@@ -16,8 +19,9 @@ namespace w4a8::cuda {
 namespace {
 
 // wgmma_64x2: the 64-token tile's variant of which two blocks share an SM;
-// wgmma_128x3: the 128-token tile with three consumer warpgroups (per channel).
-enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128, wgmma_128x3 };
+// wgmma_128x3: the 128-token tile with three consumer warpgroups (per channel);
+// decode: the one-kernel decode path (quantizes the tokens itself in forward).
+enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128, wgmma_128x3, decode };
 
 bool is_wgmma(Kernel k) {
   return k == Kernel::wgmma_64 || k == Kernel::wgmma_64x2 || k == Kernel::wgmma_128 || k == Kernel::wgmma_128x3;
@@ -44,6 +48,17 @@ int g_small_config = -1;  // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 (split-K warps x rin
 bool g_pdl = false;  // programmatic dependent launch (sm_90+)
 bool g_wgmma = false;  // the sm_90a kernel runs here
 int g_forced_splits = 0;  // W4A8_CUDA_SPLITK=N: the 64-token wgmma tile's K splits (1: none), or 0: chosen
+int g_decode_max_cluster = 1;  // 8 where the GPU has thread-block clusters (sm_90+)
+long g_decode_smem = 0;        // dynamic shared memory a decode block may take
+int g_decode_cluster = 0;      // W4A8_CUDA_DECODE_CLUSTER=N: the decode kernel's K split, or 0: planned
+// The default dispatch's decode range (W4A8_CUDA_DECODE_MAX_M). 0 until the
+// kernel has been measured against small_m on a GPU: forced only
+// (W4A8_CUDA_GEMM=decode) meanwhile.
+int g_decode_max_tokens = 0;
+
+DecodePlan decode_plan(const GemmParams& p) {
+  return plan_decode(p.m, p.n_pad, p.k_pad, 2L * g_sms, g_decode_max_cluster, g_decode_smem, g_decode_cluster);
+}
 
 // K splits for the 64-token wgmma tile, given room for `capacity` partial
 // tiles (common/split_k.h).
@@ -62,11 +77,13 @@ Kernel fit(Kernel k, const GemmParams& p) {
   if (is_wgmma(k) && !wgmma_ok) return Kernel::tiled_128x64;
   if (k == Kernel::wgmma_128x3 && p.groups != 1) return Kernel::wgmma_128;  // per channel only
   if (k == Kernel::small_m && p.m > kSmallMMaxTokens) return Kernel::tiled_128x64;
+  if (k == Kernel::decode && decode_plan(p).cluster == 0) return fit(Kernel::small_m, p);
   return k;
 }
 
 Kernel choose(const GemmParams& p) {
   if (g_forced >= 0) return fit(static_cast<Kernel>(g_forced), p);
+  if (p.m <= g_decode_max_tokens && decode_plan(p).cluster > 0) return Kernel::decode;
   if (g_wgmma && wgmma_supports(p)) {
     // Hopper: common/wgmma_tile.h holds the rules and their measurements.
     const long k = static_cast<long>(p.groups) * p.group_size;
@@ -112,6 +129,44 @@ void launch_small(const GemmParams& p, cudaStream_t stream) {
   }
 }
 
+#define W4A8_DECODE_VARIANTS(X) X(1, false) X(2, false) X(4, false) X(1, true) X(2, true) X(4, true)
+
+cudaError_t launch_decode(const GemmParams& p, const TokenInput& in, cudaStream_t stream) {
+  const DecodePlan plan = decode_plan(p);
+  if (plan.cluster == 0) return cudaErrorInvalidValue;
+  DecodeParams d;
+  d.g = p;
+  d.in = in;
+  d.cluster = plan.cluster;
+  d.slice_chunks = plan.slice_chunks;
+  const int tiles = decode_token_tiles(p.m);
+  const bool zp = p.w_zp != nullptr;
+  const size_t smem = static_cast<size_t>(decode_smem_bytes(tiles, plan.slice_chunks));
+  const dim3 grid(static_cast<unsigned>(plan.blocks)), block(32 * kDecodeWarps);
+#define W4A8_DECODE_LAUNCH(T, Z)                                                                              \
+  if (tiles == T && zp == Z)                                                                                  \
+    return launch_kernel_in_clusters(gemm_w4a8_decode<T, Z>, grid, block, smem, stream, g_pdl, plan.cluster, d);
+  W4A8_DECODE_VARIANTS(W4A8_DECODE_LAUNCH)
+#undef W4A8_DECODE_LAUNCH
+  return cudaErrorInvalidValue;
+}
+
+// Raises each decode variant's shared-memory limit to what the GPU allows.
+cudaError_t configure_decode_kernels(int dev, int major) {
+  int optin = 0;
+  cudaError_t e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+  g_decode_max_cluster = major >= 9 ? kDecodeMaxCluster : 1;
+  g_decode_smem = optin - 4096;  // the kernel's static shared memory (DecodeTokens) stays below 4 KiB
+#define W4A8_DECODE_ATTR(T, Z)                                                                                   \
+  if (e == cudaSuccess)                                                                                          \
+    e = cudaFuncSetAttribute(gemm_w4a8_decode<T, Z>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(g_decode_smem));
+  W4A8_DECODE_VARIANTS(W4A8_DECODE_ATTR)
+#undef W4A8_DECODE_ATTR
+  if (const char* f = std::getenv("W4A8_CUDA_DECODE_CLUSTER")) g_decode_cluster = std::max(0, std::atoi(f));
+  if (const char* f = std::getenv("W4A8_CUDA_DECODE_MAX_M")) g_decode_max_tokens = std::atoi(f);
+  return e;
+}
+
 }  // namespace
 
 cudaError_t configure_gemm_kernels() {
@@ -122,6 +177,7 @@ cudaError_t configure_gemm_kernels() {
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
   g_pdl = major >= 9 && !std::getenv("W4A8_CUDA_NO_PDL");
   if (e == cudaSuccess) e = configure_wgmma_kernels(&g_wgmma);
+  if (e == cudaSuccess) e = configure_decode_kernels(dev, major);
   if (e == cudaSuccess)
     e = cudaFuncSetAttribute(W4A8_TILED_LARGE, cudaFuncAttributeMaxDynamicSharedMemorySize, Large::kSmemBytes);
   if (e == cudaSuccess)
@@ -140,6 +196,7 @@ cudaError_t configure_gemm_kernels() {
     if (!std::strcmp(f, "wgmma_64x2")) g_forced = static_cast<int>(Kernel::wgmma_64x2);
     if (!std::strcmp(f, "wgmma_128")) g_forced = static_cast<int>(Kernel::wgmma_128);
     if (!std::strcmp(f, "wgmma_128x3")) g_forced = static_cast<int>(Kernel::wgmma_128x3);
+    if (!std::strcmp(f, "decode")) g_forced = static_cast<int>(Kernel::decode);
   }
   return e;
 }
@@ -158,6 +215,10 @@ std::string gemm_kernel_name(const GemmParams& p) {
     }
     case Kernel::wgmma_128: return "wgmma_128";
     case Kernel::wgmma_128x3: return "wgmma_128x3";
+    case Kernel::decode: {
+      const int c = decode_plan(p).cluster;
+      return c > 1 ? "decode/c" + std::to_string(c) : "decode";
+    }
   }
   return "?";
 }
@@ -185,6 +246,7 @@ cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
     }
     case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, 1, 2, g_pdl, stream);
     case Kernel::wgmma_128x3: return launch_gemm_w4a8_wgmma(p, 128, 1, 3, g_pdl, stream);
+    case Kernel::decode: return launch_decode(p, TokenInput{}, stream);
     case Kernel::small_m:
       switch ((p.m + 7) / 8) {
         case 1: launch_small<1>(p, stream); break;
@@ -208,6 +270,18 @@ cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
     }
   }
   return cudaGetLastError();
+}
+
+bool gemm_quantizes_tokens(const GemmParams& p, const TokenInput& in) {
+  const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+  const long row_bytes = static_cast<long>(p.groups) * p.group_size * static_cast<long>(dtype_size(in.dtype));
+  return p.m > 0 && choose(p) == Kernel::decode && in.x && aligned(in.x) && aligned(in.perm) && row_bytes % 16 == 0;
+}
+
+cudaError_t launch_gemm_w4a8_quantizing(const GemmParams& p, const TokenInput& in, cudaStream_t stream) {
+  if (!gemm_quantizes_tokens(p, in)) return cudaErrorInvalidValue;
+  const cudaError_t e = launch_decode(p, in, stream);
+  return e != cudaSuccess ? e : cudaGetLastError();
 }
 
 }  // namespace w4a8::cuda

@@ -14,10 +14,13 @@ namespace w4a8::cuda {
 // Once per process, before the first launch: raises the tiled kernels'
 // shared-memory limits and reads the SM count the dispatch uses (not stream
 // operations, so they stay out of forward and out of any graph capture).
-// W4A8_CUDA_GEMM=small_m|tiled_128x128|tiled_128x64|wgmma_64|wgmma_64x2|wgmma_128|wgmma_128x3
+// W4A8_CUDA_GEMM=small_m|tiled_128x128|tiled_128x64|wgmma_64|wgmma_64x2|wgmma_128|wgmma_128x3|decode
 // forces one kernel (for benchmarks and tests; where it cannot take the call -
-// small_m past M = 64, wgmma off Hopper or on other shapes - a tiled kernel
-// runs; wgmma_128x3 on grouped weights runs wgmma_128), and
+// small_m past M = 64, wgmma off Hopper or on other shapes, decode past M = 32
+// - a tiled kernel or small_m runs; wgmma_128x3 on grouped weights runs
+// wgmma_128), W4A8_CUDA_DECODE_CLUSTER=N the decode kernel's K split (blocks
+// per cluster), W4A8_CUDA_DECODE_MAX_M=M the largest M the default dispatch
+// gives the decode kernel, and
 // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth,
 // W4A8_CUDA_SPLITK=N the 64-token wgmma tile's K splits (1: none; capped by
 // the scratch and by K).
@@ -28,6 +31,12 @@ cudaError_t configure_gemm_kernels();
 bool gemm_wants_wgmma_k_order(const GemmParams& p);
 
 cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream);
+
+// Whether the kernel chosen for p quantizes the activations itself (the
+// decode kernel, given 16-byte aligned rows and perm): forward then makes one
+// launch, launch_gemm_w4a8_quantizing, instead of the quantizer and the GEMM.
+bool gemm_quantizes_tokens(const GemmParams& p, const TokenInput& in);
+cudaError_t launch_gemm_w4a8_quantizing(const GemmParams& p, const TokenInput& in, cudaStream_t stream);
 
 // The kernel launch_gemm_w4a8 runs for these parameters (with a layer's
 // split-K scratch as gemm_splitk_scratch_tiles sizes it), e.g. "wgmma_64/k4".

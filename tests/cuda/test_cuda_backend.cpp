@@ -434,3 +434,64 @@ TEST(CudaLinear, RepeatedCallsGiveTheSameBytes) {
     }
   }
 }
+
+// A decode step runs layer after layer in one CUDA graph; on sm_90 each
+// kernel may start before the one before it has finished (programmatic
+// dependent launch) and must read its input only after. Four square layers
+// (each output is the next input: symmetric, asymmetric weights, act-order,
+// bias) captured once: the same bytes as calling them one by one with a
+// synchronisation between, and each layer the reference's values for the
+// input it got.
+TEST(CudaLinear, ChainedLayersInAGraphEqualOneByOne) {
+  REQUIRE_GPU();
+  std::mt19937 rng(60);
+  const int64_t d = 1024;
+  std::vector<Layer> layers;
+  std::vector<W4A8Linear> ref, gpu;
+  for (int i = 0; i < 4; ++i) {
+    layers.push_back(make_layer(d, d, 128, rng, i == 1, i == 2, i == 3));
+    auto [r, g] = reference_and_gpu(layers.back());
+    ASSERT_TRUE(r.is_ok() && g.is_ok()) << g.status().to_string();
+    ref.push_back(std::move(*r));
+    gpu.push_back(std::move(*g));
+  }
+  cudaStream_t s;
+  ASSERT_EQ(cudaStreamCreate(&s), cudaSuccess);
+  ForwardOptions fo;
+  fo.stream = s;
+  for (int64_t m : {1, 3, 16, 32}) {
+    std::vector<Tensor> eager, graphed;
+    eager.push_back(on_gpu(test::to_tensor(test::random_floats(m * d, rng, -1, 1), DType::f16, {m, d})));
+    graphed.push_back(eager.front().to(Device::cuda(0)).value());
+    for (int i = 0; i < 4; ++i) {
+      eager.push_back(Tensor::empty(DType::f16, {m, d}, Device::cuda(0)).value());
+      graphed.push_back(Tensor::empty(DType::f16, {m, d}, Device::cuda(0)).value());
+      ASSERT_EQ(cudaMemset(graphed.back().data(), 0xFF, graphed.back().nbytes()), cudaSuccess);  // NaN until written
+    }
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(gpu[i].forward(eager[i].view(), eager[i + 1].view(), fo).is_ok());
+      ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    }
+    cudaGraph_t graph;
+    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    Status st;
+    for (int i = 0; i < 4 && st.is_ok(); ++i) st = gpu[i].forward(graphed[i].view(), graphed[i + 1].view(), fo);
+    ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    cudaGraphExec_t exec;
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    for (int i = 1; i <= 4; ++i) {
+      const Tensor a = on_cpu(eager[i]), b = on_cpu(graphed[i]);
+      EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.nbytes())) << "layer " << i - 1 << " m=" << m;
+      const auto want = test::to_floats(ref[i - 1].forward(on_cpu(eager[i - 1]).view()).value());
+      EXPECT_LT(test::relative_error(test::to_floats(a), std::vector<double>(want.begin(), want.end())), 2e-3)
+          << "layer " << i - 1 << " m=" << m;
+    }
+    EXPECT_TRUE(gpu[0].poll_errors().is_ok());
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+  }
+  cudaStreamDestroy(s);
+}

@@ -4,9 +4,19 @@
 
 #include <cstdint>
 
+#include "w4a8/tensor.h"
+
 namespace w4a8::cuda {
 
 enum class OutType : int { f16, bf16, f32 };
+
+// How a layer's activations become int8 (SPEC.md): dynamic per token,
+// symmetric or asymmetric, or one static scale and zero point.
+enum class ActMode : int { symmetric, asymmetric, fixed };
+
+// error_flag bits a quantizer sets (and W4A8Linear::poll_errors reports).
+constexpr int kErrorNonFinite = 1;      // a row held NaN or Inf
+constexpr int kErrorZeroPointRange = 2;  // an asymmetric row's zero point did not fit int32
 
 struct GemmParams {
   // Weights (prepared, weight_layout.h)
@@ -37,6 +47,18 @@ struct GemmParams {
   int* splitk_counters = nullptr;
   int splitk_capacity = 0;
   int splits = 1;  // K ranges per output tile, set by the dispatch
+};
+
+// The activations as a layer's forward receives them, for the decode kernel,
+// which quantizes its own slice of them (SPEC.md's rule, act_quant_rule.cuh).
+struct TokenInput {
+  const void* x = nullptr;  // [m][k], k = groups * group_size; 16-byte aligned rows; null: GemmParams::q holds them quantized
+  DType dtype = DType::f16;
+  ActMode mode = ActMode::symmetric;
+  float fixed_scale = 1.0f;  // ActMode::fixed: the static scale and zero point
+  int fixed_zp = 0;
+  const int32_t* perm = nullptr;  // [k], 16-byte aligned: column j reads x[:, perm[j]]; or null
+  int* error_flag = nullptr;      // kError* bits
 };
 
 }  // namespace w4a8::cuda
