@@ -56,8 +56,11 @@ int g_decode_cluster = 0;      // W4A8_CUDA_DECODE_CLUSTER=N: the decode kernel'
 // (W4A8_CUDA_GEMM=decode) meanwhile.
 int g_decode_max_tokens = 0;
 
+int g_decode_blocks_per_sm = 2;  // the plan's target (W4A8_CUDA_DECODE_BLOCKS_PER_SM)
+
 DecodePlan decode_plan(const GemmParams& p) {
-  return plan_decode(p.m, p.n_pad, p.k_pad, 2L * g_sms, g_decode_max_cluster, g_decode_smem, g_decode_cluster);
+  return plan_decode(p.m, p.n_pad, p.k_pad, static_cast<long>(g_decode_blocks_per_sm) * g_sms, g_decode_max_cluster,
+                     g_decode_smem, g_decode_cluster);
 }
 
 // K splits for the 64-token wgmma tile, given room for `capacity` partial
@@ -164,6 +167,7 @@ cudaError_t configure_decode_kernels(int dev, int major) {
 #undef W4A8_DECODE_ATTR
   if (const char* f = std::getenv("W4A8_CUDA_DECODE_CLUSTER")) g_decode_cluster = std::max(0, std::atoi(f));
   if (const char* f = std::getenv("W4A8_CUDA_DECODE_MAX_M")) g_decode_max_tokens = std::atoi(f);
+  if (const char* f = std::getenv("W4A8_CUDA_DECODE_BLOCKS_PER_SM")) g_decode_blocks_per_sm = std::max(1, std::atoi(f));
   return e;
 }
 

@@ -19,7 +19,8 @@ namespace w4a8::cuda {
 // small_m past M = 64, wgmma off Hopper or on other shapes, decode past M = 32
 // - a tiled kernel or small_m runs; wgmma_128x3 on grouped weights runs
 // wgmma_128), W4A8_CUDA_DECODE_CLUSTER=N the decode kernel's K split (blocks
-// per cluster), W4A8_CUDA_DECODE_MAX_M=M the largest M the default dispatch
+// per cluster), W4A8_CUDA_DECODE_BLOCKS_PER_SM=B the blocks per SM its plan
+// aims for (2), W4A8_CUDA_DECODE_MAX_M=M the largest M the default dispatch
 // gives the decode kernel, and
 // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth,
 // W4A8_CUDA_SPLITK=N the 64-token wgmma tile's K splits (1: none; capped by
