@@ -16,8 +16,8 @@ if [ $rc -ne 0 ]; then
   exit 77
 fi
 py=$(echo "$out" | tail -1)
-echo "run_vllm_tests: pip install --no-build-isolation $root (CPU-only)"
-if ! "$py" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps "$root" \
+echo "run_vllm_tests: pip install $root (CPU-only)"
+if ! "$py" -m pip install -q --disable-pip-version-check --no-deps "$root" \
      --config-settings=cmake.define.W4A8_CUDA=OFF --config-settings=build-dir="$root/build/wheel-vllm" \
      >"$root/build/vllm-pip-install.log" 2>&1; then
   tail -30 "$root/build/vllm-pip-install.log"

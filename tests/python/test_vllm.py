@@ -3,7 +3,7 @@ this project are served by vllm.LLM and `vllm serve`, every quantized layer runs
 on w4a8, and the logits match a plain-torch evaluation of the same checkpoint.
 
 Runs with the Python of scripts/vllm-env, the w4a8 package installed into it
-(`pip install --no-build-isolation .`); W4A8_CLI names the `w4a8` tool.
+(`pip install .`); W4A8_CLI names the `w4a8` tool.
 """
 import json
 import os
