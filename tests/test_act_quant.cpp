@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "cpu/ref/act_quant_ref.h"
 #include "test_util.h"
 
 using namespace w4a8;
@@ -207,4 +208,43 @@ TEST(ActQuant, StaticPerTensorRejectsBadScalesZeroPointsAndInputs) {
   Tensor bad_x = test::to_tensor({1, 2, 3, NAN, 5, 6, 7, 8}, DType::f16, {1, 8});
   EXPECT_EQ(quantize_per_tensor_int8(bad_x.view(), TensorView(&s, DType::f32, {1}), {}, q.view()).code(),
             StatusCode::non_finite);
+}
+
+// An asymmetric row whose zero point is an exact tie: min -1, max 509 give
+// s = 510 / 255 = 2 exactly and -min / s = 0.5, so z = -rhe(-0.5) = 0 (half
+// to even); half away from zero would give 1 and shift every q by one.
+// Through the public op (the machine's fastest quantizer) and the reference.
+TEST(ActQuant, AsymmetricZeroPointTieRoundsHalfToEven) {
+  const std::vector<float> row = {-1, 509, 0, 3, 0, 0, 0, 0};
+  auto r = quantize(row, DType::f32, 1, 8, /*symmetric=*/false);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->scale[0], 2.0f);
+  EXPECT_EQ(r->zp[0], 0);
+  // -0.5 -> 0 (tie, even), 254.5 -> 254 (tie, even), 1.5 -> 2.
+  EXPECT_EQ(r->q, (std::vector<int32_t>{0, 254, 0, 2, 0, 0, 0, 0}));
+  Tensor x = test::to_tensor(row, DType::f32, {1, 8});
+  Tensor q(DType::u8, {1, 8}), s(DType::f32, {1}), z(DType::i32, {1});
+  ASSERT_TRUE(cpu::ref::quantize_per_token(x.view(), false, -1, q.view(), s.view(), z.view(), {}).is_ok());
+  EXPECT_EQ(z.data_as<int32_t>()[0], 0) << "the reference quantizer";
+  EXPECT_EQ(q.data_as<uint8_t>()[1], 254);
+}
+
+// The reference quantizer's per-group sums, called directly (the public op
+// runs the vector quantizer on SIMD machines): each group's sum starts at 0.
+TEST(ActQuant, ReferenceGroupSumsAreHandComputed) {
+  // amax 127: scale 1, q = x. Groups of 32 over K = 96.
+  std::vector<float> row(96, 0.0f);
+  row[0] = 127;
+  row[5] = -3;
+  row[40] = 7;
+  row[63] = -100;
+  row[64] = 1;
+  row[95] = 2;
+  Tensor x = test::to_tensor(row, DType::f32, {1, 96});
+  Tensor q(DType::i8, {1, 96}), s(DType::f32, {1}), z(DType::i32, {1}), sums(DType::i32, {1, 3});
+  ASSERT_TRUE(cpu::ref::quantize_per_token(x.view(), true, 32, q.view(), s.view(), z.view(), sums.view()).is_ok());
+  EXPECT_EQ(s.data_as<float>()[0], 1.0f);
+  EXPECT_EQ(sums.data_as<int32_t>()[0], 127 - 3);
+  EXPECT_EQ(sums.data_as<int32_t>()[1], 7 - 100);
+  EXPECT_EQ(sums.data_as<int32_t>()[2], 1 + 2);
 }
