@@ -2,6 +2,7 @@
 // checkpoint out that loads back into exactly what quantize_weights_int4 gives.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -147,6 +148,63 @@ TEST(QuantizeModel, RefusesWhatWouldLoseData) {
   auto again = io::quantize_model(out.file("q"), out.file("qq"), opt);
   ASSERT_FALSE(again.is_ok());
   EXPECT_NE(again.status().message().find("already quantized"), std::string::npos);
+}
+
+// A model folder as real producers lay it out (sentence-transformers'
+// 1_Pooling/, nested folders, a link between two of its files, a .git): the
+// output is the same tree with only the top level's weights converted.
+TEST(QuantizeModel, CopiesTheWholeFolderTree) {
+  namespace fs = std::filesystem;
+  DenseModel in;
+  fs::create_directories(in.dir.file("1_Pooling"));
+  fs::create_directories(in.dir.file("2_Dense/sub"));
+  fs::create_directories(in.dir.file(".git"));
+  write_text(in.dir.file("1_Pooling/config.json"), R"({"pooling_mode_mean_tokens": true})");
+  write_text(in.dir.file("2_Dense/sub/deep.txt"), "deep");
+  write_text(in.dir.file(".git/HEAD"), "ref: refs/heads/main");
+  fs::create_symlink("tokenizer.json", in.dir.file("tokenizer_link.json"));
+  TempDir out;
+  auto summary = io::quantize_model(in.dir.path(), out.file("q"), io::QuantizeModelOptions{});
+  ASSERT_TRUE(summary.is_ok()) << summary.status().to_string();
+  auto copied = summary->files_copied;
+  std::sort(copied.begin(), copied.end());
+  EXPECT_EQ(copied, (std::vector<std::string>{"1_Pooling/config.json", "2_Dense/sub/deep.txt", "tokenizer.json",
+                                              "tokenizer_link.json"}));
+  EXPECT_EQ(read_bytes(out.file("q/1_Pooling/config.json")), read_bytes(in.dir.file("1_Pooling/config.json")));
+  EXPECT_EQ(read_bytes(out.file("q/2_Dense/sub/deep.txt")), read_bytes(in.dir.file("2_Dense/sub/deep.txt")));
+  EXPECT_FALSE(fs::is_symlink(out.file("q/tokenizer_link.json")));  // the link is resolved into a file
+  EXPECT_EQ(read_bytes(out.file("q/tokenizer_link.json")), read_bytes(in.dir.file("tokenizer.json")));
+  EXPECT_FALSE(fs::exists(out.file("q/.git")));
+  EXPECT_EQ(summary->not_copied, std::vector<std::string>{".git: hidden"});
+  // The output folder inside the input is not copied into itself.
+  auto inner = io::quantize_model(in.dir.path(), in.dir.file("w4a8"), io::QuantizeModelOptions{});
+  ASSERT_TRUE(inner.is_ok()) << inner.status().to_string();
+  EXPECT_NE(std::find(inner->not_copied.begin(), inner->not_copied.end(), "w4a8: the output folder"),
+            inner->not_copied.end());
+  EXPECT_FALSE(fs::exists(in.dir.file("w4a8/w4a8")));
+}
+
+// Links to folders, or to anything outside the model folder, are refused with
+// the link's name - before any output file is written.
+TEST(QuantizeModel, RefusesLinksItWouldHaveToFollowOutOfTheFolder) {
+  namespace fs = std::filesystem;
+  TempDir elsewhere;
+  write_text(elsewhere.file("secret.txt"), "outside");
+  for (int kind = 0; kind < 2; ++kind) {
+    DenseModel in;
+    if (kind == 0) fs::create_symlink(elsewhere.file("secret.txt"), in.dir.file("vocab.txt"));
+    if (kind == 1) {
+      fs::create_directories(in.dir.file("real"));
+      fs::create_directory_symlink(in.dir.file("real"), in.dir.file("linked"));
+    }
+    TempDir out;
+    auto r = io::quantize_model(in.dir.path(), out.file("q"), io::QuantizeModelOptions{});
+    ASSERT_FALSE(r.is_ok());
+    const std::string msg = r.status().message();
+    EXPECT_NE(msg.find(kind == 0 ? "vocab.txt" : "linked"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(kind == 0 ? "outside the model folder" : "a symbolic link to a folder"), std::string::npos) << msg;
+    EXPECT_TRUE(fs::is_empty(out.file("q"))) << "nothing written";
+  }
 }
 
 }  // namespace

@@ -263,12 +263,15 @@ struct QuantizeSummary {
   double mean_rel_error = 0, max_rel_error = 0;  // ||w - dq(w)|| / ||w|| per layer
   std::string worst_layer;
   std::vector<std::string> not_quantized;       // "name: reason", kept dense
-  std::vector<std::string> files_copied;
+  std::vector<std::string> files_copied;  // paths relative to the folder, subfolders' files too
+  std::vector<std::string> not_copied;    // "path: reason" (hidden entries, the output folder)
 };
 // Reads a dense fp16/bf16/f32 model (file or folder), quantizes every Linear
 // weight with round-to-nearest (compressed-tensors' rule), keeps the other
-// tensors, copies the other files, and writes config.json with the matching
-// quantization_config. Tensor by tensor: memory stays bounded by the largest
+// tensors, copies the folder's other files and subfolders (list_model_tree in
+// src/io/model_tree.h: links to files inside the folder are resolved, links
+// to folders or outside it are an error), and writes config.json with the
+// matching quantization_config. Tensor by tensor: memory stays bounded by the largest
 // tensor. `progress` (optional) is called after each tensor.
 Result<QuantizeSummary> quantize_model(const std::string& in, const std::string& out,
                                        const QuantizeModelOptions& options,

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/file_util.h"
+#include "io/model_tree.h"
 #include "io/module_kind.h"
 #include "w4a8/io.h"
 #include "w4a8/ops.h"
@@ -69,6 +70,14 @@ Result<QuantizeSummary> quantize_model(const std::string& in, const std::string&
       return invalid_argument(files->dir() + ": already quantized (config.json has a quantization_config)");
   }
   W4A8_RETURN_IF_ERROR(check_output_dir(files->dir(), out, options.overwrite));
+  // A folder's other files and subfolders go along (a single .safetensors
+  // file brings nothing else). Checked now, before anything is written.
+  detail::ModelTree tree;
+  if (detail::is_directory(in)) {
+    auto listed = detail::list_model_tree(files->dir(), out);
+    if (!listed) return listed.status();
+    tree = std::move(*listed);
+  }
 
   // Plan every tensor first, so the output headers can be laid out up front.
   QuantizeSummary summary;
@@ -177,17 +186,10 @@ Result<QuantizeSummary> quantize_model(const std::string& in, const std::string&
   if (files->sharded())
     W4A8_RETURN_IF_ERROR(write_index_json(detail::join_path(out, detail::kIndexFileName), total_tensor_bytes, weight_map));
 
-  // The other files of the model folder (tokenizer, generation config, ...).
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(files->dir(), ec)) {
-    const std::string name = e.path().filename().string();
-    if (!e.is_regular_file() || detail::ends_with(name, ".safetensors") || detail::ends_with(name, ".partial") || name == detail::kIndexFileName ||
-        name == "config.json")
-      continue;
-    W4A8_RETURN_IF_ERROR(detail::copy_file_atomic(e.path().string(), detail::join_path(out, name)));
-    summary.files_copied.push_back(name);
-  }
-  if (ec) return detail::io_error(files->dir() + ": cannot list the folder: " + ec.message());
+  // The rest of the model folder, its subfolders too (listed and checked above).
+  W4A8_RETURN_IF_ERROR(detail::copy_model_tree(files->dir(), tree, out));
+  summary.files_copied = tree.files;
+  summary.not_copied = tree.skipped;
 
   nlohmann::ordered_json config = nlohmann::ordered_json::object();
   if (!files->config_json().empty()) config = nlohmann::ordered_json::parse(files->config_json(), nullptr, false);

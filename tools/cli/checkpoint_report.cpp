@@ -55,6 +55,7 @@ io::QuantizeSummary quantize_with_progress(const std::string& in, const std::str
                summary->max_rel_error, summary->worst_layer);
   for (const std::string& r : summary->not_quantized) fmt::print("kept dense: {}\n", r);
   for (const std::string& f : summary->files_copied) fmt::print("copied: {}\n", f);
+  for (const std::string& f : summary->not_copied) fmt::print("not copied: {}\n", f);
   fmt::print("wrote {}\n", out);
   return *summary;
 }
