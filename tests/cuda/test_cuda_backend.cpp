@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <utility>
@@ -87,6 +88,21 @@ double gpu_error_vs_reference(const W4A8Linear& ref, const W4A8Linear& gpu, int6
   }
   const auto want = test::to_floats(y_ref), got = test::to_floats(on_cpu(yd));
   return test::relative_error(got, std::vector<double>(want.begin(), want.end()));
+}
+// Records the calls `record` makes on stream s into a CUDA graph, then
+// replays the graph once and waits for it.
+void replay_as_graph(cudaStream_t s, const std::function<Status()>& record) {
+  cudaGraph_t graph;
+  ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+  const Status st = record();
+  ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  cudaGraphExec_t exec;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
 }
 }  // namespace
 
@@ -381,21 +397,11 @@ TEST(CudaLinear, ForwardCanBeCapturedInACudaGraph) {
     ASSERT_TRUE(gpu->forward(x.view(), y1.view()).is_ok());
     cudaStream_t s;
     ASSERT_EQ(cudaStreamCreate(&s), cudaSuccess);
-    cudaGraph_t graph;
-    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
     ForwardOptions fo;
     fo.stream = s;
-    const Status st = gpu->forward(x.view(), y2.view(), fo);
-    ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
-    ASSERT_TRUE(st.is_ok()) << st.to_string();
-    cudaGraphExec_t exec;
-    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
-    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    ASSERT_NO_FATAL_FAILURE(replay_as_graph(s, [&] { return gpu->forward(x.view(), y2.view(), fo); }));
     const Tensor h1 = on_cpu(y1), h2 = on_cpu(y2);
     EXPECT_EQ(0, std::memcmp(h1.data(), h2.data(), h1.nbytes())) << "graph replay equals the direct call, m=" << m;
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
     cudaStreamDestroy(s);
   }
 }
@@ -472,16 +478,11 @@ TEST(CudaLinear, ChainedLayersInAGraphEqualOneByOne) {
       ASSERT_TRUE(gpu[i].forward(eager[i].view(), eager[i + 1].view(), fo).is_ok());
       ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
     }
-    cudaGraph_t graph;
-    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
-    Status st;
-    for (int i = 0; i < 4 && st.is_ok(); ++i) st = gpu[i].forward(graphed[i].view(), graphed[i + 1].view(), fo);
-    ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
-    ASSERT_TRUE(st.is_ok()) << st.to_string();
-    cudaGraphExec_t exec;
-    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
-    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    ASSERT_NO_FATAL_FAILURE(replay_as_graph(s, [&] {
+      Status st;
+      for (int i = 0; i < 4 && st.is_ok(); ++i) st = gpu[i].forward(graphed[i].view(), graphed[i + 1].view(), fo);
+      return st;
+    }));
     for (int i = 1; i <= 4; ++i) {
       const Tensor a = on_cpu(eager[i]), b = on_cpu(graphed[i]);
       EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.nbytes())) << "layer " << i - 1 << " m=" << m;
@@ -490,8 +491,6 @@ TEST(CudaLinear, ChainedLayersInAGraphEqualOneByOne) {
           << "layer " << i - 1 << " m=" << m;
     }
     EXPECT_TRUE(gpu[0].poll_errors().is_ok());
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
   }
   cudaStreamDestroy(s);
 }
