@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "io/file_util.h"
 #include "io_test_util.h"
 #include "w4a8/io.h"
 
@@ -186,6 +187,36 @@ TEST(Safetensors, RejectsEveryBrokenRuleWithAClearMessage) {
     EXPECT_NE(f.status().message().find(b.message_part), std::string::npos)
         << b.what << ": " << f.status().message();
   }
+}
+
+// What a corrupted or hostile header contributes to a message is escaped: no
+// control characters (terminal escape sequences) and no ill-formed UTF-8
+// reach the user's screen; well-formed UTF-8 stays readable.
+TEST(Safetensors, ErrorMessagesEscapeBytesFromTheFile) {
+  auto printable = [](const std::string& m) {
+    for (size_t i = 0; i < m.size(); ++i) {
+      const auto c = static_cast<unsigned char>(m[i]);
+      if (c < 0x20 || c == 0x7f) return false;
+    }
+    return true;
+  };
+  // A tensor name with an ESC sequence (legal JSON) and a bad dtype.
+  const auto esc = safetensors_bytes("{\"\\u001b[31mred\":{\"dtype\":\"Q9\",\"shape\":[1],\"data_offsets\":[0,1]}}", {1});
+  auto f = SafetensorsFile::from_bytes(esc.data(), esc.size(), "esc");
+  ASSERT_FALSE(f.is_ok());
+  EXPECT_TRUE(printable(f.status().message())) << f.status().message();
+  EXPECT_NE(f.status().message().find("\\x1b[31mred"), std::string::npos) << f.status().message();
+  // Raw bytes that are not UTF-8 inside the header: the parser's message quotes them.
+  std::string raw = "{\"a\xff\x01\xc3\":{}}";
+  const auto bad = safetensors_bytes(raw, {});
+  f = SafetensorsFile::from_bytes(bad.data(), bad.size(), "raw");
+  ASSERT_FALSE(f.is_ok());
+  const std::string m = f.status().message();
+  EXPECT_TRUE(printable(m)) << m;
+  EXPECT_EQ(m.find('\xff'), std::string::npos) << m;
+  // Well-formed UTF-8 stays as it is; lone continuation bytes and overlong forms do not.
+  EXPECT_EQ(io::detail::printable("na\xc3\xafve \xe2\x82\xac"), "na\xc3\xafve \xe2\x82\xac");
+  EXPECT_EQ(io::detail::printable("a\x80" "b\xc0\xaf" "c\x07"), "a\\x80b\\xc0\\xafc\\x07");
 }
 
 TEST(Safetensors, AcceptsPaddingAndEmptyFiles) {

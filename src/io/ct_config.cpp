@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "io/file_util.h"
 #include "w4a8/io.h"
 
 namespace w4a8::io {
@@ -11,7 +12,7 @@ using json = nlohmann::json;
 
 namespace {
 Status bad_config(const std::string& label, const std::string& what) {
-  return invalid_argument(label + ": quantization_config: " + what);
+  return invalid_argument(label + ": quantization_config: " + detail::printable(what));
 }
 
 Result<QuantArgs> parse_args(const json& j, const std::string& label, const std::string& where) {

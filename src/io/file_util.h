@@ -31,6 +31,12 @@ inline bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Text that came from a file, made safe to print in a message: control
+// characters and bytes that are not well-formed UTF-8 become \xNN, so a
+// corrupted or hostile file cannot put raw bytes (or terminal escape
+// sequences) on the user's screen. Well-formed UTF-8 stays as it is.
+std::string printable(const std::string& text);
+
 bool is_regular_file(const std::string& path);
 bool is_directory(const std::string& path);
 std::string parent_dir(const std::string& path);

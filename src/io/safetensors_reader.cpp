@@ -33,11 +33,12 @@ namespace {
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr int kMaxJsonDepth = 8;  // the format nests three levels deep
 
+// Names and parse errors come from the file: printed escaped (printable()).
 Status bad(const std::string& label, const std::string& what) {
-  return invalid_argument(label + ": not a valid safetensors file: " + what);
+  return invalid_argument(label + ": not a valid safetensors file: " + detail::printable(what));
 }
 Status bad_tensor(const std::string& label, const std::string& name, const std::string& what) {
-  return invalid_argument(label + ": tensor '" + name + "': " + what);
+  return invalid_argument(label + ": tensor '" + detail::printable(name) + "': " + detail::printable(what));
 }
 
 // Parses the header JSON, refusing duplicate keys at any level and deep nesting
@@ -240,7 +241,7 @@ namespace {
 // (a known dtype, rank <= kMaxRank); its DType in `dt`.
 Result<const TensorInfo*> computable(const SafetensorsFile& f, const std::string& name, DType& dt) {
   const TensorInfo* t = f.find(name);
-  if (!t) return invalid_argument(f.path() + ": no tensor named '" + name + "'");
+  if (!t) return invalid_argument(f.path() + ": no tensor named '" + detail::printable(name) + "'");
   if (!to_dtype(t->dtype, &dt))
     return unsupported(f.path() + ": tensor '" + name + "': dtype " + st_dtype_name(t->dtype) +
                        " is not one w4a8 computes with");
