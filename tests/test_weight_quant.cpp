@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "test_util.h"
+#include "w4a8/io.h"
 
 using namespace w4a8;
 
@@ -84,4 +86,40 @@ TEST(WeightQuant, RejectsBadInput) {
             "w: row 0 group 0 needs a scale beyond the range of f16; use f32 scales");
   EXPECT_EQ(run(std::vector<float>(64, 1.0f), DType::f32, DType::f16, 2, 32, 24, true).status().message(),
             "group_size=24 must be -1 or divide K=32");
+}
+
+// compressed-tensors' own quantizer, once, on fp16 and bf16 weights (group 128
+// symmetric, group 64 asymmetric, per channel; tests/python/make_ct_golden.py
+// wrote tests/data/ct_golden.safetensors): the same int4 values, scales and
+// zero points bit for bit - the rounding rule checked without the network.
+TEST(WeightQuant, EqualsCompressedTensorsGoldenFile) {
+  auto file = io::SafetensorsFile::open(W4A8_TEST_DATA_DIR "/ct_golden.safetensors");
+  ASSERT_TRUE(file.is_ok()) << file.status().to_string();
+  auto view = [&](const std::string& name) {
+    auto v = file->view(name);
+    EXPECT_TRUE(v.is_ok()) << name << ": " << v.status().to_string();
+    return v.is_ok() ? *v : TensorView();
+  };
+  struct Case {
+    const char* name;
+    int64_t group;
+    bool symmetric;
+  };
+  for (const char* dt : {"f16", "bf16"})
+    for (Case c : {Case{"g128_sym", 128, true}, Case{"g64_asym", 64, false}, Case{"channel_sym", -1, true}}) {
+      const std::string p = std::string(dt) + "." + c.name;
+      const TensorView w = view(std::string(dt) + ".w"), want_v = view(p + ".values"), want_s = view(p + ".scales"),
+                       want_z = view(p + ".zero_points");
+      const int64_t n = w.size(0), k = w.size(1), g = want_s.size(1);
+      Tensor v(DType::i8, {n, k}), s(w.dtype(), {n, g}), z(DType::i8, {n, g});
+      WeightQuantOptions o;
+      o.group_size = c.group;
+      o.symmetric = c.symmetric;
+      ASSERT_TRUE(quantize_weights_int4(w, v.view(), s.view(), c.symmetric ? TensorView() : z.view(), o).is_ok()) << p;
+      EXPECT_EQ(0, std::memcmp(v.data(), want_v.data(), v.nbytes())) << p << ": values";
+      EXPECT_EQ(0, std::memcmp(s.data(), want_s.data(), s.nbytes())) << p << ": scales";
+      if (!c.symmetric) {
+        EXPECT_EQ(0, std::memcmp(z.data(), want_z.data(), z.nbytes())) << p << ": zero points";
+      }
+    }
 }
