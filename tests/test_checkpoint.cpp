@@ -294,6 +294,21 @@ TEST(Checkpoint, RejectsBrokenLayers) {
               std::string::npos)
         << layer.status().message();
   }
+  {  // g_idx entries just outside 0..G-1 (G = 2 here): one past the last group, and -1 among real groups
+    for (int32_t bad_group : {2, -1}) {
+      HandMadeLayer bad(16, 256, 128, false, true);
+      bad.g_idx[17] = bad_group;
+      TempDir dir;
+      write_checkpoint(dir, bad, "pack-quantized", config_text("pack-quantized", kW4G128, kA8Token));
+      auto ck = io::Checkpoint::open(dir.path());
+      ASSERT_TRUE(ck.is_ok()) << ck.status().to_string();
+      auto layer = ck->load_layer("model.layers.0.mlp.up_proj");
+      ASSERT_FALSE(layer.is_ok()) << bad_group;
+      EXPECT_NE(layer.status().message().find("element 17 = " + std::to_string(bad_group) + " is not a group in 0..1"),
+                std::string::npos)
+          << layer.status().message();
+    }
+  }
   {  // a config that is not JSON
     TempDir dir;
     write_checkpoint(dir, l, "pack-quantized", "{oops");

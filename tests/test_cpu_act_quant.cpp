@@ -146,7 +146,9 @@ TEST_P(CpuActQuantLevel, EqualsTheReference) {
   if (skip_if_unavailable()) GTEST_SKIP() << lv.name << " is not available on this CPU (" << cpu_features().summary() << ")";
   for (DType dtype : {DType::f16, DType::bf16, DType::f32})
     for (auto [m, k, group] : {std::tuple<int64_t, int64_t, int64_t>{1, 32, 32}, {6, 4096, 128}, {6, 40, 40}, {5, 1024, 1024},
-                               {3, 136, 136}, {4, 96, 32}, {2, 264, 264}, {7, 256, 64}})
+                               {3, 136, 136}, {4, 96, 32}, {2, 264, 264}, {7, 256, 64},
+                               // K not a multiple of 8: every level's scalar tail
+                               {3, 44, 44}, {2, 13, 13}})
       for (bool permuted : {false, true})
         for (int scheme = 0; scheme < 4; ++scheme) expect_same_as_reference(lv, dtype, m, k, group, permuted, scheme);
 }
@@ -154,18 +156,20 @@ TEST_P(CpuActQuantLevel, EqualsTheReference) {
 TEST_P(CpuActQuantLevel, ReportsNonFiniteRows) {
   const Level lv = level();
   if (skip_if_unavailable()) GTEST_SKIP() << lv.name << " is not available on this CPU (" << cpu_features().summary() << ")";
-  for (int64_t bad_col : {0, 17, 39}) {  // inside a vector step and in the scalar tail
+  // Inside a vector step and in the scalar tail of every level: K = 40 has a
+  // tail for 16-lane levels only, K = 44 for every level.
+  for (auto [k, bad_col] : {std::pair<int64_t, int64_t>{40, 0}, {40, 17}, {40, 39}, {44, 3}, {44, 42}}) {
     for (float bad : {NAN, INFINITY, -INFINITY}) {
-      std::vector<float> xv(3 * 40, 0.5f);
-      xv[1 * 40 + bad_col] = bad;
-      const Tensor x = test::to_tensor(xv, DType::f32, {3, 40});
-      std::vector<int8_t> q(3 * 40);
+      std::vector<float> xv(static_cast<size_t>(3 * k), 0.5f);
+      xv[static_cast<size_t>(1 * k + bad_col)] = bad;
+      const Tensor x = test::to_tensor(xv, DType::f32, {3, k});
+      std::vector<int8_t> q(static_cast<size_t>(3 * k));
       std::vector<float> s(3);
       std::vector<int32_t> sums(3);
       cpu::ActQuantParams p;
       p.x = x.data();
       p.dtype = DType::f32;
-      p.m = 3, p.k = 40, p.group_size = 40;
+      p.m = 3, p.k = k, p.group_size = k;
       p.q = q.data(), p.scale = s.data(), p.gsum = sums.data();
       EXPECT_TRUE(lv.kernel(p, 0, 1)) << lv.name;
       EXPECT_FALSE(lv.kernel(p, 1, 2)) << lv.name << " column " << bad_col << " value " << bad;

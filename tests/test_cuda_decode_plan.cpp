@@ -15,7 +15,7 @@ constexpr long kSmem = 227 * 1024 - 4096;  // an H100's opt-in limit, less the k
 TEST(CudaDecodePlan, EveryPlanFitsAndCoversKOnce) {
   for (int m : {1, 3, 8, 9, 16, 17, 32})
     for (int n_pad : {16, 128, 144, 4096, 6144, 28672})
-      for (int k_pad : {64, 128, 448, 4096, 14336, 28672, 65536})
+      for (int k_pad : {64, 128, 448, 4096, 4160, 14336, 14400, 28672, 65536})  // 4160, 14400: 65 and 225 chunks, split 8 ways
         for (int max_cluster : {1, 8}) {
           const cuda::DecodePlan p = cuda::plan_decode(m, n_pad, k_pad, 2L * kSms, max_cluster, kSmem, 0);
           const std::string what = "m=" + std::to_string(m) + " n=" + std::to_string(n_pad) + " k=" +

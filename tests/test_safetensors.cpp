@@ -229,6 +229,86 @@ TEST(Safetensors, AcceptsPaddingAndEmptyFiles) {
   EXPECT_TRUE(SafetensorsFile::from_bytes(empty.data(), empty.size(), "empty").is_ok());
 }
 
+// The length checks at their exact boundaries (an off-by-one there reads one
+// byte past the file or accepts one byte of garbage).
+std::string open_error(const std::vector<uint8_t>& bytes) {
+  auto f = SafetensorsFile::from_bytes(bytes.data(), bytes.size(), "edge");
+  return f.is_ok() ? "" : f.status().message();
+}
+
+TEST(Safetensors, HeaderLengthIsCheckedAtEveryValueAroundTheTruth) {
+  const std::string header = R"({"a":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})";
+  const auto good = safetensors_bytes(header, {7, 8, 9});
+  const uint64_t size = good.size(), truth = header.size();
+  ASSERT_EQ(size, 8 + truth + 3);
+  auto with_length = [&](uint64_t len) {
+    auto b = good;
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(len >> (8 * i));
+    return b;
+  };
+  EXPECT_EQ(open_error(with_length(truth)), "");
+  EXPECT_NE(open_error(with_length(truth - 1)), "") << "a header cut before its closing brace";
+  // Longer headers swallow data bytes: the JSON then has trailing garbage, or
+  // the tensor's bytes run past the (shorter) buffer.
+  for (uint64_t len = truth + 1; len <= size - 8; ++len) EXPECT_NE(open_error(with_length(len)), "") << len;
+  for (uint64_t len = size - 7; len <= size + 1; ++len)
+    EXPECT_NE(open_error(with_length(len)).find("runs past the end of the file"), std::string::npos)
+        << len << ": " << open_error(with_length(len));
+}
+
+TEST(Safetensors, DataOffsetsOneByteShortOrLongAreRefused) {
+  auto one = [](const std::string& offsets, const char* shape, size_t data) {
+    std::string h = R"({"a":{"dtype":"U8","shape":)";
+    h += shape;
+    h += R"(,"data_offsets":)";
+    h += offsets;
+    h += "}}";
+    return open_error(safetensors_bytes(h, std::vector<uint8_t>(data, 1)));
+  };
+  EXPECT_EQ(one("[0,3]", "[3]", 3), "");
+  EXPECT_NE(one("[0,2]", "[3]", 3).find("needs 3 x 1 bytes"), std::string::npos) << one("[0,2]", "[3]", 3);
+  EXPECT_NE(one("[0,4]", "[3]", 3).find("run past the data buffer"), std::string::npos) << one("[0,4]", "[3]", 3);
+  EXPECT_NE(one("[0,3]", "[3]", 2).find("run past the data buffer"), std::string::npos) << one("[0,3]", "[3]", 2);
+  EXPECT_NE(one("[1,4]", "[3]", 3).find("run past the data buffer"), std::string::npos) << one("[1,4]", "[3]", 3);
+  EXPECT_NE(one("[0,3]", "[3]", 4).find("1 bytes after the last tensor"), std::string::npos) << one("[0,3]", "[3]", 4);
+  // Two tensors one byte apart, and one byte overlapping.
+  auto two = [](int b_begin) {
+    std::string h = R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],)"
+                    R"("data_offsets":[)";
+    h += std::to_string(b_begin);
+    h += ",";
+    h += std::to_string(b_begin + 4);
+    h += "]}}";
+    return open_error(safetensors_bytes(h, std::vector<uint8_t>(static_cast<size_t>(b_begin + 4), 1)));
+  };
+  EXPECT_EQ(two(4), "");
+  EXPECT_NE(two(5).find("a hole of 1 bytes"), std::string::npos) << two(5);
+  EXPECT_NE(two(3).find("overlaps tensor 'a'"), std::string::npos) << two(3);
+}
+
+TEST(Safetensors, WrittenFilesStartTheirDataEightByteAligned) {
+  TempDir dir;
+  // Names of every length mod 8, so the header's natural size takes every residue.
+  for (int extra = 0; extra < 8; ++extra) {
+    std::string name(static_cast<size_t>(extra) + 1, 'x');
+    name[0] = 't';
+    const auto data = iota_bytes(3);
+    const std::string path = dir.file(name + ".safetensors");
+    ASSERT_TRUE(io::write_safetensors(path, {{{name, StDType::U8, {3}}, data.data(), data.size()}}, {}).is_ok());
+    auto f = SafetensorsFile::open(path);
+    ASSERT_TRUE(f.is_ok()) << f.status().to_string();
+    std::vector<uint8_t> head(8);
+    FILE* fp = std::fopen(path.c_str(), "rb");
+    ASSERT_NE(fp, nullptr);
+    ASSERT_EQ(std::fread(head.data(), 1, 8, fp), 8u);
+    std::fclose(fp);
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; --i) len = (len << 8) | head[i];
+    EXPECT_EQ((8 + len) % 8, 0u) << name;
+    EXPECT_EQ(static_cast<uint8_t>(f->bytes(*f->find(name))[2]), 3) << name;
+  }
+}
+
 TEST(Safetensors, OpenReportsMissingFilesAsIoErrors) {
   auto f = SafetensorsFile::open("/nonexistent/w4a8/model.safetensors");
   ASSERT_FALSE(f.is_ok());

@@ -22,6 +22,17 @@ void add_info_command(CLI::App& app) {
     const CpuFeatures& cpu = cpu_features();
     fmt::print("cpu: {}\n     features: {}\n     threads: {}\n", cpu.brand.empty() ? "unknown" : cpu.brand,
                cpu.summary(), num_threads());
+    std::string levels;
+    bool usable = false;
+    for (const std::string& l : cpu_kernels()) {
+      levels += (levels.empty() ? "" : " ") + l;
+      usable = usable || l == cpu_kernel();
+    }
+    if (usable)
+      fmt::print("     kernels: {} (in use: {})\n", levels, cpu_kernel());
+    else  // W4A8_CPU_KERNEL named a level this CPU cannot run: the cpu backend's forwards fail
+      fmt::print("     kernels: {} (W4A8_CPU_KERNEL={} cannot run here: the cpu backend refuses to compute)\n", levels,
+                 cpu_kernel());
     fmt::print("backends:\n");
     for (const BackendInfo& b : list_backends()) {
       fmt::print("  {:<12} {:<7} {:<14} {}\n", b.name, device_name(b.device),
