@@ -11,14 +11,15 @@ class W4A8Linear(torch.nn.Module):
     """y = x . dequant(W)^T + bias, computed as W4A8 (int4 weights, int8 tokens, exact int32 group sums).
 
     Buffers: weight_packed [N, K/8] int32 (the public packing), weight_scale [N, G], optional
-    weight_zero_point [N, G] int8 and bias [N]; with static_activations, input_scale [1] (and
-    input_zero_point [1] int8 when act_symmetric is False), as compressed-tensors names them.
-    Activations are otherwise quantized per token (asymmetric when act_symmetric is False).
-    The extension prepares the weights once per device the first time the layer runs there."""
+    weight_zero_point [N, G] int8, weight_g_idx [K] int32 (act-order: input k's group) and bias [N];
+    with static_activations, input_scale [1] (and input_zero_point [1] int8 when act_symmetric is
+    False), as compressed-tensors names them. Activations are otherwise quantized per token
+    (asymmetric when act_symmetric is False). The extension prepares the weights once per device
+    the first time the layer runs there, on `backend` ("auto": the best one for that device)."""
 
     def __init__(self, in_features: int, out_features: int, group_size: int = 128, bias: bool = True,
                  dtype: torch.dtype = torch.float16, zero_points: bool = False, act_symmetric: bool = True,
-                 static_activations: bool = False):
+                 static_activations: bool = False, g_idx: bool = False, backend: str = "auto"):
         super().__init__()
         self.in_features, self.out_features, self.group_size = in_features, out_features, group_size
         groups = 1 if group_size == -1 else in_features // group_size
@@ -26,7 +27,9 @@ class W4A8Linear(torch.nn.Module):
         self.register_buffer("weight_scale", torch.ones(out_features, groups, dtype=dtype))
         self.register_buffer("weight_zero_point",
                              torch.zeros(out_features, groups, dtype=torch.int8) if zero_points else None)
+        self.register_buffer("weight_g_idx", torch.zeros(in_features, dtype=torch.int32) if g_idx else None)
         self.register_buffer("bias", torch.zeros(out_features, dtype=dtype) if bias else None)
+        self.backend = backend
         self.act_symmetric = act_symmetric
         self.register_buffer("input_scale", torch.ones(1, dtype=dtype) if static_activations else None)
         self.register_buffer("input_zero_point",
@@ -50,7 +53,8 @@ class W4A8Linear(torch.nn.Module):
     def _prepared_for(self, device: torch.device) -> _ops.PreparedLinear:
         if self._prepared is None or self._prepared.device != device:
             self._prepared = _ops.PreparedLinear(self.weight_packed, self.weight_scale, self.group_size,
-                                                 self.weight_zero_point, input_scale=self.input_scale,
+                                                 self.weight_zero_point, self.weight_g_idx, self.backend,
+                                                 input_scale=self.input_scale,
                                                  input_zero_point=self.input_zero_point,
                                                  act_symmetric=self.act_symmetric)
         return self._prepared

@@ -299,3 +299,124 @@ def test_meta_tensors_give_shapes_without_running():
     assert y.shape == (7, 48) and y.dtype == torch.float16
     h = torch.empty((), device="meta", dtype=torch.int64)
     assert torch.ops.w4a8.linear(x, h, 64).shape == (3, 5, 64)
+
+
+# ---- w4a8.convert: a model's nn.Linear layers from a compressed-tensors folder ----
+
+_ST = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32", torch.int8: "I8", torch.int32: "I32",
+       torch.int64: "I64"}
+
+
+def write_safetensors(path, tensors):
+    """A minimal safetensors writer, independent of the package's reader."""
+    import json
+    import struct
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        raw = t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": _ST[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def ct_config(fmt, group, symmetric, act_symmetric=True):
+    weights = {"num_bits": 4, "type": "int", "symmetric": symmetric, "strategy": "group" if group > 0 else "channel",
+               "group_size": group if group > 0 else None, "dynamic": False}
+    acts = {"num_bits": 8, "type": "int", "symmetric": act_symmetric, "strategy": "token", "dynamic": True}
+    return {"quantization_config": {"quant_method": "compressed-tensors", "format": fmt, "ignore": ["head"],
+                                    "config_groups": {"group_0": {"targets": ["Linear"], "weights": weights,
+                                                                  "input_activations": acts}}}}
+
+
+def pack_words(u):
+    """[R, C] unsigned nibbles -> [R, C/8] int32 words."""
+    shifts = torch.arange(0, 32, 4, dtype=torch.int64)
+    words = (u.reshape(u.shape[0], -1, 8) << shifts).sum(-1)
+    return (words - (words >= 2**31).to(torch.int64) * 2**32).to(torch.int32)
+
+
+class TinyModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = torch.nn.Linear(128, 64)
+        self.norm = torch.nn.LayerNorm(64)
+        self.down = torch.nn.Linear(64, 128, bias=False)
+        self.head = torch.nn.Linear(128, 16)  # kept dense (the config's ignore list)
+
+    def forward(self, x):
+        return self.head(self.down(self.norm(self.up(x))))
+
+
+@pytest.mark.parametrize("fmt,group,symmetric,act_order",
+                         [("pack-quantized", 32, True, False), ("int-quantized", -1, True, False),
+                          ("pack-quantized", 64, False, True), ("int-quantized", 32, False, False)])
+def test_convert_builds_the_layers_a_checkpoint_describes(tmp_path, fmt, group, symmetric, act_order):
+    import json
+    g = torch.Generator().manual_seed(5)
+    dtype = torch.float16
+    tensors, layers = {}, {}
+    for name, (n, k, bias) in {"up": (64, 128, True), "down": (128, 64, False)}.items():
+        groups = 1 if group == -1 else k // group
+        values = torch.randint(-8, 8, (n, k), generator=g, dtype=torch.int8)
+        scales = (torch.rand(n, groups, generator=g) * 0.05 + 0.01).to(dtype)
+        zp = torch.randint(-8, 8, (n, groups), generator=g, dtype=torch.int8) if not symmetric else None
+        g_idx = (torch.arange(k) * 5 % groups).to(torch.int32) if act_order else None
+        b = (torch.randn(n, generator=g) * 0.1).to(dtype) if bias else None
+        layers[name] = (values, scales, zp, g_idx, b)
+        if fmt == "pack-quantized":  # eight values per int32, value i at bits 4i..4i+3, stored as value + 8
+            tensors[f"{name}.weight_packed"] = pack_words(values.to(torch.int64) + 8)
+            tensors[f"{name}.weight_shape"] = torch.tensor([n, k], dtype=torch.int64)
+            if zp is not None:  # packed along N: [N/8, G]
+                tensors[f"{name}.weight_zero_point"] = pack_words(zp.t().to(torch.int64) + 8).t().contiguous()
+        else:
+            tensors[f"{name}.weight"] = values
+            if zp is not None:
+                tensors[f"{name}.weight_zero_point"] = zp
+        tensors[f"{name}.weight_scale"] = scales
+        if g_idx is not None:
+            tensors[f"{name}.weight_g_idx"] = g_idx
+        if b is not None:
+            tensors[f"{name}.bias"] = b
+    norm_w, head_w = (torch.rand(64, generator=g) + 0.5).to(dtype), (torch.randn(16, 128, generator=g) * 0.1).to(dtype)
+    tensors.update({"norm.weight": norm_w, "norm.bias": torch.zeros(64, dtype=dtype), "head.weight": head_w,
+                    "head.bias": torch.zeros(16, dtype=dtype)})
+    write_safetensors(str(tmp_path / "model.safetensors"), tensors)
+    (tmp_path / "config.json").write_text(json.dumps(ct_config(fmt, group, symmetric)))
+
+    model = TinyModel().to(dtype)
+    assert w4a8.convert(model, str(tmp_path), backend="cpu") == ["up", "down"]
+    assert isinstance(model.up, w4a8.W4A8Linear) and isinstance(model.down, w4a8.W4A8Linear)
+    assert isinstance(model.head, torch.nn.Linear) and torch.equal(model.head.weight, head_w)
+    assert torch.equal(model.norm.weight, norm_w)
+    # Each converted layer against the float64 evaluation of SPEC.md's formula on the hand-made values.
+    for name, (values, scales, zp, g_idx, b) in layers.items():
+        n, k = values.shape
+        gs = k if group == -1 else group
+        grp = g_idx.long() if g_idx is not None else torch.arange(k) // gs
+        w = (values.double() - (zp.double()[:, grp] if zp is not None else 0)) * scales.double()[:, grp]
+        x = (torch.randn(5, k, generator=g) * 2).to(dtype)
+        q, s, _ = per_token_quant(x)
+        want = (q.double() * s.double().reshape(-1, 1)) @ w.t() + (b.double() if b is not None else 0)
+        got = getattr(model, name)(x)
+        assert got.dtype == dtype and rel(got, want) < 1e-3, name
+
+
+def test_convert_says_where_a_checkpoint_and_the_model_disagree(tmp_path):
+    import json
+    dtype = torch.float16
+    values = torch.zeros(64, 128, dtype=torch.int8)
+    tensors = {"up.weight": values, "up.weight_scale": torch.ones(64, 4, dtype=dtype), "stray.weight": torch.ones(3)}
+    write_safetensors(str(tmp_path / "model.safetensors"), tensors)
+    (tmp_path / "config.json").write_text(json.dumps(ct_config("int-quantized", 32, True)))
+    with pytest.raises(ValueError, match="'stray.weight' has no parameter or buffer in the model"):
+        w4a8.convert(TinyModel().to(dtype), str(tmp_path))
+    tensors = {"up.weight": torch.zeros(64, 64, dtype=torch.int8), "up.weight_scale": torch.ones(64, 2, dtype=dtype)}
+    write_safetensors(str(tmp_path / "model.safetensors"), tensors)
+    with pytest.raises(ValueError, match="do not fit a 64x128 layer"):
+        w4a8.convert(TinyModel().to(dtype), str(tmp_path))
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["X"]}))
+    with pytest.raises(ValueError, match="no compressed-tensors quantization_config"):
+        w4a8.convert(TinyModel().to(dtype), str(tmp_path))
