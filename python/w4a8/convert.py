@@ -10,6 +10,7 @@ import json
 import os
 import re
 import struct
+import warnings
 from typing import Dict, List, Optional
 
 import torch
@@ -162,7 +163,8 @@ def convert(model: torch.nn.Module, checkpoint_dir: str, backend: str = "auto") 
     """Replaces, in place, every nn.Linear of `model` that the checkpoint stores quantized by a W4A8Linear
     (running on `backend`), and loads the checkpoint's other tensors into the model's parameters and
     buffers of the same name. Returns the names of the converted layers. Raises ValueError, naming the
-    tensor, when the checkpoint and the model disagree."""
+    tensor, when the checkpoint and the model disagree (shapes, a quantized layer with no nn.Linear);
+    warns about tensors that match nothing in the model (they are not loaded)."""
     with open(os.path.join(checkpoint_dir, "config.json")) as f:
         qcfg = json.load(f).get("quantization_config")
     if not qcfg or qcfg.get("quant_method") != "compressed-tensors":
@@ -181,14 +183,22 @@ def convert(model: torch.nn.Module, checkpoint_dir: str, backend: str = "auto") 
         setattr(model.get_submodule(parent_name) if parent_name else model, child, layer.to(module.weight.device))
         converted.append(name)
     state = model.state_dict()
+    unexpected = []
     with torch.no_grad():
         for key, t in tensors.items():
             if key in used:
                 continue
+            if key.endswith((".weight_scale", ".weight_packed", ".weight_zero_point", ".weight_g_idx")):
+                raise ValueError(f"{checkpoint_dir}: tensor {key!r} belongs to a quantized layer that is no "
+                                 "nn.Linear of the model")
             if key not in state:
-                raise ValueError(f"{checkpoint_dir}: tensor {key!r} has no parameter or buffer in the model")
+                unexpected.append(key)  # e.g. buffers older library versions saved (position_ids)
+                continue
             if tuple(state[key].shape) != tuple(t.shape):
                 raise ValueError(f"{checkpoint_dir}: tensor {key!r} is {tuple(t.shape)} but the model's is "
                                  f"{tuple(state[key].shape)}")
             state[key].copy_(t)
+    if unexpected:
+        warnings.warn(f"{checkpoint_dir}: {len(unexpected)} tensor(s) match no parameter or buffer of the model "
+                      f"and were not loaded: {', '.join(unexpected[:8])}{' ...' if len(unexpected) > 8 else ''}")
     return converted

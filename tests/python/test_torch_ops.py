@@ -411,7 +411,12 @@ def test_convert_says_where_a_checkpoint_and_the_model_disagree(tmp_path):
     tensors = {"up.weight": values, "up.weight_scale": torch.ones(64, 4, dtype=dtype), "stray.weight": torch.ones(3)}
     write_safetensors(str(tmp_path / "model.safetensors"), tensors)
     (tmp_path / "config.json").write_text(json.dumps(ct_config("int-quantized", 32, True)))
-    with pytest.raises(ValueError, match="'stray.weight' has no parameter or buffer in the model"):
+    with pytest.warns(UserWarning, match="1 tensor\\(s\\) match no parameter or buffer of the model and were not "
+                                         "loaded: stray.weight"):
+        w4a8.convert(TinyModel().to(dtype), str(tmp_path))
+    tensors["gone.weight_scale"] = torch.ones(8, 1, dtype=dtype)
+    write_safetensors(str(tmp_path / "model.safetensors"), tensors)
+    with pytest.raises(ValueError, match="'gone.weight_scale' belongs to a quantized layer that is no nn.Linear"):
         w4a8.convert(TinyModel().to(dtype), str(tmp_path))
     tensors = {"up.weight": torch.zeros(64, 64, dtype=torch.int8), "up.weight_scale": torch.ones(64, 2, dtype=dtype)}
     write_safetensors(str(tmp_path / "model.safetensors"), tensors)
