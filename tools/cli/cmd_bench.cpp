@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -15,11 +16,11 @@
 #include "cli/commands.h"
 #include "cli/fp32_baseline.h"
 #include "cli/int8_baseline.h"
+#include "cli/int8_peak.h"
 #include "cli/layer_builder.h"
 #include "cli/memory_bandwidth.h"
 #include "cli/synthetic.h"
 #include "cli/timer.h"
-#include "cli/vnni_peak.h"
 #include "w4a8/w4a8.h"
 
 namespace w4a8::cli {
@@ -152,8 +153,15 @@ void add_bench_command(CLI::App& app) {
     fmt::print("CPU: {} ({})\nbaselines: {}; {}\nweights rotate through >= {} MiB for every contender\n",
                cpu_features().brand, cpu_features().summary(), sgemm_on ? fp32_baseline_name() : "no sgemm",
                int8_on ? int8_baseline_name() : "no oneDNN", rotate_mb);
-    const double peak_core = vnni_peak_gops_per_core();
-    if (peak_core > 0) fmt::print("int8 peak: {:.0f} GOPS per core (vpdpbusd zmm, 12 chains)\n", peak_core);
+    // Each level's GEMM is read against the int8 peak of its own instructions.
+    std::map<std::string, double> peaks;
+    for (const Contender& c : contenders) {
+      if (c.level.empty() || peaks.count(c.level)) continue;
+      peaks[c.level] = int8_peak_gops_per_core(c.level);
+      if (peaks[c.level] > 0)
+        fmt::print("int8 peak of {}: {:.0f} GOPS per core ({})\n", c.level, peaks[c.level], int8_peak_method(c.level));
+    }
+    auto peak_of = [&](const Contender& c) { return c.level.empty() ? 0.0 : peaks[c.level]; };
     nlohmann::json rows = nlohmann::json::array(), machine = nlohmann::json::array();
     for (int64_t t : thread_list) {
       set_num_threads(static_cast<int>(t));
@@ -163,12 +171,12 @@ void add_bench_command(CLI::App& app) {
                  "sums) {:.1f} GB/s = {:.0f}% of read (the two timed in alternating rounds)\n",
                  t, read, levels.front(), aq, 100 * aq / read);
       machine.push_back({{"threads", t}, {"read_gb_per_s", read}, {"act_quant_gb_per_s", aq},
-                         {"vnni_peak_gops_per_core", peak_core},
+                         {"int8_peak_gops_per_core", peaks},
                          {"act_quant_level", levels.front()}});
     }
     fmt::print("\nxfloor: our time / the time to read the same weight + scale bytes (rotated alike), measured in "
                "the same rounds\n");
-    if (peak_core > 0) fmt::print("%peak: GOPS / (int8 peak per core x threads)\n");
+    if (!peaks.empty()) fmt::print("%peak: GOPS / (the level's int8 peak per core x threads)\n");
     fmt::print("\n{:<15} {:>3} {:>6} {:>6} {:>5} {:>10} {:>7} {:>8} {:>6} {:>7} {:>10} {:>8} {:>10} {:>9} {:>8}\n",
                "backend", "thr", "N", "K", "M", "us/call", "GB/s", "GOPS", "%peak", "xfloor", "sgemm us", "vs sgemm",
                "oneDNN us", "oDNN GOPS", "vs oDNN");
@@ -230,12 +238,13 @@ void add_bench_command(CLI::App& app) {
             const double gops = ops / ours.median_s / 1e9;
             fmt::print("{:<15} {:>3} {:>6} {:>6} {:>5} {:>10.1f} {:>7.2f} {:>8.1f} {:>6} {:>7.2f} {:>10} {:>8} {:>10} {:>9} {:>8}\n",
                        c.label, t, n, k, m, ours.median_s * 1e6, gbs, gops,
-                       col(peak_core > 0, 100 * gops / (peak_core * static_cast<double>(t)), "{:.0f}"),
+                       col(peak_of(c) > 0, 100 * gops / (peak_of(c) * static_cast<double>(t)), "{:.0f}"),
                        ours.median_s / floor_s, col(b.has_sgemm, b.sgemm_s * 1e6, "{:.1f}"),
                        col(b.has_sgemm, b.sgemm_s / ours.median_s, "{:.2f}x"), col(b.has_int8, b.int8_s * 1e6, "{:.1f}"),
                        col(b.has_int8, ops / b.int8_s / 1e9, "{:.1f}"), col(b.has_int8, b.int8_s / ours.median_s, "{:.2f}x"));
             nlohmann::json row = {{"backend", c.backend}, {"cpu_kernel", c.level}, {"threads", t}, {"n", n}, {"k", k},
                                   {"m", m}, {"group", group}, {"us_per_call", ours.median_s * 1e6},
+                                  {"int8_peak_gops_per_core", peak_of(c)},
                                   {"weight_gb_per_s", gbs}, {"gops", ops / ours.median_s / 1e9},
                                   {"read_gb_per_s", q.weight_bytes() / floor_s / 1e9}, {"floor_us", floor_s * 1e6},
                                   {"time_over_floor", ours.median_s / floor_s}, {"iterations", ours.iterations}};
