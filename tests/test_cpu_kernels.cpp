@@ -85,3 +85,9 @@ TEST(CpuKernels, Avx2EqualsGenericBitForBit) {
   if (!(f.avx2 && f.fma)) GTEST_SKIP() << "this CPU lacks avx2/fma (" << f.summary() << ")";
   expect_equal_to_generic(cpu::gemm_avx2);
 }
+
+TEST(CpuKernels, AvxVnniEqualsGenericBitForBit) {
+  const CpuFeatures& f = cpu_features();
+  if (!(f.avx_vnni && f.avx2 && f.fma)) GTEST_SKIP() << "this CPU lacks avx_vnni/avx2/fma (" << f.summary() << ")";
+  expect_equal_to_generic(cpu::gemm_avx_vnni);
+}

@@ -355,7 +355,7 @@ TEST_P(LinearCpuLevel, GivesTheGenericTwinsOutputs) {
   ASSERT_TRUE(set_cpu_kernel(before).is_ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Levels, LinearCpuLevel, ::testing::Values("avx512vnni", "avx2"),
+INSTANTIATE_TEST_SUITE_P(Levels, LinearCpuLevel, ::testing::Values("avx512vnni", "avxvnni", "avx2"),
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 TEST(Linear, SetCpuKernelRefusesUnknownOrUnsupportedLevels) {
@@ -365,7 +365,7 @@ TEST(Linear, SetCpuKernelRefusesUnknownOrUnsupportedLevels) {
   EXPECT_NE(bad.message().find("not a kernel"), std::string::npos) << bad.to_string();
   EXPECT_EQ(cpu_kernel(), before);  // a refusal changes nothing
   const auto usable = cpu_kernels();
-  for (const char* level : {"avx512vnni", "avx2"})
+  for (const char* level : {"avx512vnni", "avxvnni", "avx2"})
     if (std::find(usable.begin(), usable.end(), level) == usable.end()) {
       const Status s = set_cpu_kernel(level);
       EXPECT_FALSE(s.is_ok()) << level;

@@ -128,7 +128,7 @@ void set_num_threads(int n);
 int num_threads();
 
 // The "cpu" backend's kernel levels: those this machine can run, best first
-// ("avx512vnni", "avx2", "generic"); the one in use; and a way to force one,
+// ("avx512vnni", "avxvnni", "avx2", "generic"); the one in use; and a way to force one,
 // as W4A8_CPU_KERNEL does at start-up ("" returns to the best level). All
 // levels read the same prepared weights, so layers need no re-preparation.
 // A level this CPU cannot run is refused with the missing features named.

@@ -44,6 +44,7 @@ const std::vector<Level>& levels() {
     const bool avx2 = f.avx2 && f.fma && f.f16c;
     return std::vector<Level>{
         {{gemm_avx512_vnni, quantize_rows_avx512, true, "avx512vnni", Status::ok()}, vnni},
+        {{gemm_avx_vnni, quantize_rows_avx2, false, "avxvnni", Status::ok()}, avx2 && f.avx_vnni},
         {{gemm_avx2, quantize_rows_avx2, false, "avx2", Status::ok()}, avx2},
         {{gemm_generic, nullptr, false, "generic", Status::ok()}, true},
     };
@@ -56,12 +57,14 @@ KernelChoice choice_for(const std::string& want) {
   for (const Level& l : levels()) {
     if (l.choice.name != want) continue;
     if (l.usable) return l.choice;
-    const char* needs = want == "avx2" ? "avx2/fma/f16c" : "avx512f/bw/vl/vnni";
+    const char* needs = want == "avx2"      ? "avx2/fma/f16c"
+                        : want == "avxvnni" ? "avx_vnni/avx2/fma/f16c"
+                                            : "avx512f/bw/vl/vnni";
     return {nullptr, nullptr, false, want,
             Status(StatusCode::unavailable, "CPU kernel " + want + " was asked for, but this CPU lacks " + needs)};
   }
   return {nullptr, nullptr, false, want,
-          Status(StatusCode::unavailable, "CPU kernel '" + want + "' is not a kernel (avx512vnni, avx2, generic)")};
+          Status(StatusCode::unavailable, "CPU kernel '" + want + "' is not a kernel (avx512vnni, avxvnni, avx2, generic)")};
 }
 
 KernelChoice best_choice() {
@@ -243,7 +246,7 @@ class CpuBackend final : public Backend {
  public:
   const char* name() const override { return "cpu"; }
   const char* description() const override {
-    return "fast CPU kernels (AVX-512 VNNI, AVX2 or generic, chosen at run time)";
+    return "fast CPU kernels (AVX-512 VNNI, AVX-VNNI, AVX2 or generic, chosen at run time)";
   }
   Device device() const override { return Device::cpu(); }
   Status available() const override { return kernel_choice().status; }

@@ -1,6 +1,7 @@
 // The CPU fast path's GEMM kernels over the VNNI layout (vnni_layout.h): one
-// signature, a portable generic twin, an AVX2 and an AVX-512 VNNI version, chosen once
-// at run time (cpu_backend.cpp). Both compute exactly the same integers.
+// signature, a portable generic twin, AVX2, AVX-VNNI (256-bit) and AVX-512 VNNI
+// versions, chosen once at run time (cpu_backend.cpp). All compute exactly the
+// same integers.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,7 @@ using CpuGemmKernel = void (*)(const CpuGemmParams& p, int64_t tile_begin, int64
 
 void gemm_generic(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
 void gemm_avx512_vnni(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
+void gemm_avx_vnni(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
 void gemm_avx2(const CpuGemmParams& p, int64_t tile_begin, int64_t tile_end);
 
 // The VNNI kernel's token blocks, and its activation packing: block b
