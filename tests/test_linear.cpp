@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 
+#include "cpu/ref/act_quant_ref.h"
 #include "test_util.h"
 
 using namespace w4a8;
@@ -62,22 +63,20 @@ struct Layer {
   }
 
   // y = s_m * sum_k (q[m,k] - z_m) * (w[n,k] - zp[n, group(k)]) * S[n, group(k)] + bias,
-  // in fp64, from the library's activation quantization ops (tested on their own).
+  // in fp64, with the activations quantized by the reference backend's
+  // quantizer (SPEC.md made executable), never by the fast path under test.
   std::vector<double> expected(const Tensor& x2d) const {
     const int64_t m = x2d.shape()[0];
     const bool unsigned_q = act_asymmetric && input_scale == 0;
     Tensor q(unsigned_q ? DType::u8 : DType::i8, {m, k}), s(DType::f32, {m}), z(DType::i32, {m});
+    detail::ActQuantScheme scheme;
+    scheme.symmetric = !unsigned_q;
     if (input_scale > 0) {
-      EXPECT_TRUE(quantize_per_tensor_int8(x2d.view(), TensorView(const_cast<float*>(&input_scale), DType::f32, {1}),
-                                           TensorView(const_cast<int32_t*>(&input_zero_point), DType::i32, {1}),
-                                           q.view())
-                      .is_ok());
-      for (int64_t r = 0; r < m; ++r) s.data_as<float>()[r] = input_scale, z.data_as<int32_t>()[r] = input_zero_point;
-    } else {
-      ActQuantOptions o;
-      o.symmetric = !unsigned_q;
-      EXPECT_TRUE(quantize_per_token_int8(x2d.view(), q.view(), s.view(), z.view(), {}, o).is_ok());
+      scheme.is_static = true;
+      scheme.scale = input_scale;
+      scheme.zero_point = input_zero_point;
     }
+    EXPECT_TRUE(cpu::ref::quantize_rows(x2d.view(), scheme, -1, q.view(), s.view(), z.view(), {}).is_ok());
     auto q_at = [&](int64_t i) -> double {
       return (unsigned_q ? q.data_as<uint8_t>()[i] : q.data_as<int8_t>()[i]) - z.data_as<int32_t>()[i / k];
     };

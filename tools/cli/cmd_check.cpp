@@ -211,7 +211,11 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
       return o;
     }
     const Tensor y = on(Device::cpu(), y_d);
-    // The activations as SPEC.md quantizes them (the CPU ops).
+    // The activations as SPEC.md quantizes them: the CPU ops on the generic
+    // level, whose quantizer is the reference's, never the vector quantizer of
+    // the level under test.
+    const std::string level_under_test = cpu_kernel();
+    throw_if_error(set_cpu_kernel("generic"));
     const bool act_unsigned = c.variant.act == Act::dynamic_asym;
     Tensor q(act_unsigned ? DType::u8 : DType::i8, {c.m, c.k}), sa(DType::f32, {c.m}), za(DType::i32, {c.m});
     Status qs;
@@ -224,6 +228,7 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
       qo.symmetric = !act_unsigned;
       qs = quantize_per_token_int8(x.view(), q.view(), sa.view(), za.view(), {}, qo);
     }
+    throw_if_error(set_cpu_kernel(level_under_test));
     if (!qs.is_ok()) {
       o.error = qs.to_string();
       return o;
