@@ -122,6 +122,38 @@ TEST(Linear, ForwardMatchesFp64ForEveryConfiguration) {
   }
 }
 
+// The smallest layers the contract allows (SPEC.md: K and N multiples of 8,
+// groups multiples of 32): K = 8 per channel, K = 32 in one group of 32, and
+// N = 8 (one packed word of zero points), on every CPU kernel level.
+TEST(Linear, SmallestLayersMatchFp64) {
+  std::mt19937 rng(31);
+  const std::string before = cpu_kernel();
+  std::vector<std::pair<std::string, std::string>> runs = {{"reference", ""}};
+  for (const std::string& level : cpu_kernels()) runs.push_back({"cpu", level});
+  for (auto [n, k, group] : {std::tuple<int64_t, int64_t, int64_t>{8, 8, -1}, {8, 32, 32}, {16, 32, -1}, {8, 64, 32}})
+    for (int variant = 0; variant < 8; ++variant) {
+      Layer layer(n, k, group, rng, variant & 1, variant & 2, variant & 4);
+      for (const auto& [backend, level] : runs) {
+        if (!level.empty()) {
+          ASSERT_TRUE(set_cpu_kernel(level).is_ok());
+        }
+        LinearOptions opt;
+        opt.backend = backend;
+        auto lin = W4A8Linear::create(layer.weights(), opt);
+        ASSERT_TRUE(lin.is_ok()) << lin.status().to_string();
+        for (int64_t m : {1, 2, 9}) {
+          Tensor x = test::to_tensor(test::random_floats(m * k, rng, -2, 2), DType::f16, {m, k});
+          auto y = lin->forward(x.view());
+          ASSERT_TRUE(y.is_ok()) << y.status().to_string();
+          EXPECT_LT(test::relative_error(test::to_floats(*y), layer.expected(x)), 1e-3)
+              << backend << "/" << level << " " << n << "x" << k << " group " << group << " variant " << variant
+              << " m=" << m;
+        }
+      }
+    }
+  ASSERT_TRUE(set_cpu_kernel(before).is_ok());
+}
+
 // Each activation scheme (dynamic asymmetric, static with and without a zero
 // point) on its own and with every weight extension, on both CPU backends.
 TEST(Linear, ActivationSchemesMatchFp64) {
