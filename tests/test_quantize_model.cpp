@@ -141,6 +141,15 @@ TEST(QuantizeModel, RefusesWhatWouldLoseData) {
   opt.group_size = 128;
   opt.format = "gguf";
   EXPECT_FALSE(io::quantize_model(in.dir.path(), out.file("sub"), opt).is_ok());
+  opt.format = "pack-quantized";
+  opt.ignore = {"lm_head", "re:.**_proj"};  // Python says "multiple repeat" too
+  auto bad_ignore = io::quantize_model(in.dir.path(), out.file("sub"), opt);
+  ASSERT_FALSE(bad_ignore.is_ok());
+  EXPECT_NE(bad_ignore.status().message().find("ignore pattern 're:.**_proj' is not a valid regular expression: "
+                                                "multiple repeat at position 2"),
+            std::string::npos)
+      << bad_ignore.status().message();
+  opt.ignore = {"lm_head"};
 
   // A quantized model is not quantized twice.
   opt.format = "pack-quantized";

@@ -1,9 +1,9 @@
 // compressed-tensors' quantization_config: parsing what a checkpoint says,
 // matching modules to config groups, and writing the W4A8 preset.
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "io/file_util.h"
+#include "io/module_regex.h"
 #include "w4a8/io.h"
 
 namespace w4a8::io {
@@ -41,11 +41,8 @@ Result<QuantArgs> parse_args(const json& j, const std::string& label, const std:
 }
 
 bool regex_matches(const std::string& pattern, const std::string& name) {
-  try {
-    return std::regex_search(name, std::regex(pattern), std::regex_constants::match_continuous);
-  } catch (const std::regex_error&) {
-    return false;  // validated when the config was parsed
-  }
+  auto r = ModuleRegex::compile(pattern);
+  return r.is_ok() && r->match_prefix(name);  // patterns were validated when the config was parsed
 }
 }  // namespace
 
@@ -125,11 +122,8 @@ Result<QuantizationConfig> parse_quantization_config(const std::string& config_j
   for (const ConfigGroup& g : c.groups) patterns.insert(patterns.end(), g.targets.begin(), g.targets.end());
   for (const std::string& p : patterns) {
     if (p.rfind("re:", 0) != 0) continue;
-    try {
-      std::regex r(p.substr(3));
-    } catch (const std::regex_error& e) {
-      return bad_config(label, "pattern '" + p + "' is not a valid regular expression (" + e.what() + ")");
-    }
+    auto r = ModuleRegex::compile(p.substr(3));
+    if (!r) return bad_config(label, "pattern '" + p + "' is not a valid regular expression: " + r.status().message());
   }
   return c;
 }

@@ -8,6 +8,7 @@
 
 #include "io/file_util.h"
 #include "io/model_tree.h"
+#include "io/module_regex.h"
 #include "io/module_kind.h"
 #include "w4a8/io.h"
 #include "w4a8/ops.h"
@@ -61,6 +62,11 @@ Result<QuantizeSummary> quantize_model(const std::string& in, const std::string&
   if (options.group_size != -1 && (options.group_size <= 0 || options.group_size % 32 != 0))
     return invalid_argument("group size " + std::to_string(options.group_size) +
                             ": must be -1 (per channel) or a positive multiple of 32");
+  for (const std::string& pattern : options.ignore) {
+    if (pattern.rfind("re:", 0) != 0) continue;
+    auto r = ModuleRegex::compile(pattern.substr(3));
+    if (!r) return invalid_argument("ignore pattern '" + detail::printable(pattern) + "' is not a valid regular expression: " + r.status().message());
+  }
   auto files = ModelFiles::open(in);
   if (!files) return files.status();
   if (!files->config_json().empty()) {
