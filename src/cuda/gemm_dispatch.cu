@@ -51,10 +51,9 @@ int g_forced_splits = 0;  // W4A8_CUDA_SPLITK=N: the 64-token wgmma tile's K spl
 int g_decode_max_cluster = 1;  // 8 where the GPU has thread-block clusters (sm_90+)
 long g_decode_smem = 0;        // dynamic shared memory a decode block may take
 int g_decode_cluster = 0;      // W4A8_CUDA_DECODE_CLUSTER=N: the decode kernel's K split, or 0: planned
-// The default dispatch's decode range (W4A8_CUDA_DECODE_MAX_M). 0 until the
-// kernel has been measured against small_m on a GPU: forced only
-// (W4A8_CUDA_GEMM=decode) meanwhile.
-int g_decode_max_tokens = 0;
+// W4A8_CUDA_DECODE_MAX_M: the decode kernel for every M up to this; -1 (the
+// default) keeps the measured rule of decode_wins.
+int g_decode_max_tokens = -1;
 
 int g_decode_blocks_per_sm = 2;  // the plan's target (W4A8_CUDA_DECODE_BLOCKS_PER_SM)
 
@@ -62,6 +61,18 @@ DecodePlan decode_plan(const GemmParams& p) {
   return plan_decode(p.m, p.n_pad, p.k_pad, static_cast<long>(g_decode_blocks_per_sm) * g_sms, g_decode_max_cluster,
                      g_decode_smem, g_decode_cluster);
 }
+
+// Where the one-launch decode kernel beats the quantizer + small_m pair.
+// H100, 2026-12-07, group 128, quantization included, us (small_m vs decode
+// with its planned cluster):
+//   M = 1: 8192x28672 75.5 vs 70.0 (c8); 10240x8192 27.5 vs 25.9 (c4);
+//          4096x14336 26.2 vs 23.4 (c8); 28672x4096 35.1 vs 40.3 (c2);
+//          6144x4096 11.1 vs 19.4 (c8); 4096x4096 9.1 vs 11.0 (c8).
+//   M = 4: small_m wins on every shape (8192x28672 75.8 vs 80.3,
+//          4096x14336 26.7 vs 27.0); M = 16 and 32: by 1.3-3x.
+// So: one token and K of at least 8192, where the K split keeps enough
+// blocks streaming and the saved quantizer launch shows.
+bool decode_wins(const GemmParams& p) { return p.m == 1 && p.k_pad >= 8192; }
 
 // K splits for the 64-token wgmma tile, given room for `capacity` partial
 // tiles (common/split_k.h).
@@ -86,7 +97,8 @@ Kernel fit(Kernel k, const GemmParams& p) {
 
 Kernel choose(const GemmParams& p) {
   if (g_forced >= 0) return fit(static_cast<Kernel>(g_forced), p);
-  if (p.m <= g_decode_max_tokens && decode_plan(p).cluster > 0) return Kernel::decode;
+  if ((g_decode_max_tokens >= 0 ? p.m <= g_decode_max_tokens : decode_wins(p)) && decode_plan(p).cluster > 0)
+    return Kernel::decode;
   if (g_wgmma && wgmma_supports(p)) {
     // Hopper: common/wgmma_tile.h holds the rules and their measurements.
     const long k = static_cast<long>(p.groups) * p.group_size;

@@ -21,7 +21,8 @@ namespace w4a8::cuda {
 // wgmma_128), W4A8_CUDA_DECODE_CLUSTER=N the decode kernel's K split (blocks
 // per cluster), W4A8_CUDA_DECODE_BLOCKS_PER_SM=B the blocks per SM its plan
 // aims for (2), W4A8_CUDA_DECODE_MAX_M=M the largest M the default dispatch
-// gives the decode kernel, and
+// gives the decode kernel (default: one token at K >= 8192, where it was
+// measured to win; gemm_dispatch.cu), and
 // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth,
 // W4A8_CUDA_SPLITK=N the 64-token wgmma tile's K splits (1: none; capped by
 // the scratch and by K).
