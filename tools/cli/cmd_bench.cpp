@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/fp32_baseline.h"
+#include "cli/ggml_baseline.h"
 #include "cli/int8_baseline.h"
 #include "cli/int8_peak.h"
 #include "cli/layer_builder.h"
@@ -99,8 +100,10 @@ std::pair<double, double> act_quant_vs_read_gbps(int64_t m, int64_t k, int threa
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("bench", "Time the CPU backends against OpenBLAS sgemm and oneDNN int8 on LLM shapes");
+  auto* cmd = app.add_subcommand(
+      "bench", "Time the CPU backends against OpenBLAS sgemm, oneDNN int8 and llama.cpp's ggml q4_0 on LLM shapes");
   static std::string backend = "all", shapes = "4096x4096", ms = "1,16,64", json_path, threads_arg, levels_arg;
+  static std::string baselines_arg = "auto";
   static int64_t group = 128;
   static double min_time = 0.3;
   static int64_t rotate_mb = 512;
@@ -115,7 +118,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--threads", threads_arg, "Comma-separated thread counts to run at (default: the current count)");
   cmd->add_option("--cpu-kernels", levels_arg,
                   "CPU kernel levels for the cpu backend: comma-separated, or 'all' this CPU runs (default: the current)");
-  cmd->add_flag("--no-baselines", no_baselines, "Skip sgemm and oneDNN (ours only)");
+  cmd->add_option("--baselines", baselines_arg,
+                  "Comma-separated baselines to time beside ours: sgemm, onednn, ggml (llama.cpp), or 'none'; "
+                  "'auto': those this build has")
+      ->capture_default_str();
+  cmd->add_flag("--no-baselines", no_baselines, "Same as --baselines none (ours only)");
   cmd->add_option("--json", json_path, "Also write the results as JSON to this file");
   cmd->callback([] {
     std::vector<Contender> contenders;
@@ -146,13 +153,31 @@ void add_bench_command(CLI::App& app) {
       cfg.group_size = group;
       throw_if_error(can_implement(cfg));
     }
-    const bool sgemm_on = !no_baselines && fp32_baseline_available();
-    const bool int8_on = !no_baselines && int8_baseline_available();
+    bool sgemm_on = false, int8_on = false, ggml_on = false;
+    if (no_baselines || baselines_arg == "none") {
+    } else if (baselines_arg == "auto") {
+      sgemm_on = fp32_baseline_available(), int8_on = int8_baseline_available(), ggml_on = ggml_baseline_available();
+    } else {
+      for (const std::string& b : split(baselines_arg)) {
+        if (b == "sgemm") {
+          if (!fp32_baseline_available()) throw std::runtime_error("--baselines sgemm: this build has no BLAS");
+          sgemm_on = true;
+        } else if (b == "onednn") {
+          if (!int8_baseline_available()) throw std::runtime_error("--baselines onednn: this build has no oneDNN");
+          int8_on = true;
+        } else if (b == "ggml") {
+          if (!ggml_baseline_available()) throw std::runtime_error(std::string("--baselines ggml: ") + ggml_baseline_missing_reason());
+          ggml_on = true;
+        } else {
+          throw std::runtime_error("--baselines: unknown baseline '" + b + "' (sgemm, onednn, ggml, none, auto)");
+        }
+      }
+    }
     const std::string level_before = cpu_kernel();
     const int threads_before = num_threads();
-    fmt::print("CPU: {} ({})\nbaselines: {}; {}\nweights rotate through >= {} MiB for every contender\n",
+    fmt::print("CPU: {} ({})\nbaselines: {}; {}; {}\nweights rotate through >= {} MiB for every contender\n",
                cpu_features().brand, cpu_features().summary(), sgemm_on ? fp32_baseline_name() : "no sgemm",
-               int8_on ? int8_baseline_name() : "no oneDNN", rotate_mb);
+               int8_on ? int8_baseline_name() : "no oneDNN", ggml_on ? ggml_baseline_name() : "no ggml", rotate_mb);
     // Each level's GEMM is read against the int8 peak of its own instructions.
     std::map<std::string, double> peaks;
     for (const Contender& c : contenders) {
@@ -177,9 +202,10 @@ void add_bench_command(CLI::App& app) {
     fmt::print("\nxfloor: our time / the time to read the same weight + scale bytes (rotated alike), measured in "
                "the same rounds\n");
     if (!peaks.empty()) fmt::print("%peak: GOPS / (the level's int8 peak per core x threads)\n");
-    fmt::print("\n{:<15} {:>3} {:>6} {:>6} {:>5} {:>10} {:>7} {:>8} {:>6} {:>7} {:>10} {:>8} {:>10} {:>9} {:>8}\n",
+    fmt::print("\n{:<15} {:>3} {:>6} {:>6} {:>5} {:>10} {:>7} {:>8} {:>6} {:>7} {:>10} {:>8} {:>10} {:>9} {:>8} {:>10} {:>8}\n",
                "backend", "thr", "N", "K", "M", "us/call", "GB/s", "GOPS", "%peak", "xfloor", "sgemm us", "vs sgemm",
-               "oneDNN us", "oDNN GOPS", "vs oDNN");
+               "oneDNN us", "oDNN GOPS", "vs oDNN", "ggml us", "vs ggml");
+    bool ggml_described = false;
     for (auto [n, k] : shape_list) {
       const auto w = heavy_tailed_weights(n, k, 42);
       std::vector<std::vector<float>> wf;
@@ -206,29 +232,41 @@ void add_bench_command(CLI::App& app) {
             if (int8_on)
               mm = std::make_unique<Int8Matmul>(w8, n, k, m, copies_for(static_cast<size_t>(n * k), rotate_bytes),
                                                 static_cast<int>(t));
+            std::unique_ptr<GgmlQ4Matmul> gg;
+            if (ggml_on) {
+              // q4_0: 18 bytes per 32 weights; as many copies as its own size needs.
+              const size_t q4_bytes = static_cast<size_t>(n) * static_cast<size_t>(k / 32) * 18;
+              gg = std::make_unique<GgmlQ4Matmul>(w, n, k, xf, m, copies_for(q4_bytes, rotate_bytes), static_cast<int>(t));
+              if (!ggml_described) fmt::print("ggml: {}\n", gg->description()), ggml_described = true;
+            }
             // Contenders take turns in short rounds, so that a change in the
             // machine's memory bandwidth (a shared VM's neighbours) falls on
             // all of them alike; each one's median is over all its rounds.
-            size_t i_ours = 0, i_read = 0, i_sgemm = 0, i_int8 = 0;
+            size_t i_ours = 0, i_read = 0, i_sgemm = 0, i_int8 = 0, i_ggml = 0;
             auto f_ours = [&] { throw_if_error(layers[i_ours++ % layers.size()].forward(x.view(), y.view())); };
             auto f_read = [&] { probe.run(i_read++); };
             auto f_sgemm = [&] { sgemm_xwt(xf.data(), wf[i_sgemm++ % wf.size()].data(), yf.data(), m, n, k); };
             auto f_int8 = [&] { mm->run(i_int8++); };
+            auto f_ggml = [&] { gg->run(i_ggml++); };
             f_ours(), f_read();  // warm-up
             if (sgemm_on) f_sgemm();
             if (int8_on) f_int8();
+            if (ggml_on) f_ggml();
             constexpr int kRounds = 5;
-            std::vector<double> s_ours, s_read, s_sgemm, s_int8;
+            std::vector<double> s_ours, s_read, s_sgemm, s_int8, s_ggml;
             for (int r = 0; r < kRounds; ++r) {
               add_samples(s_ours, f_ours, min_time / kRounds, 1);
               add_samples(s_read, f_read, min_time / kRounds / 2, 1);
               if (sgemm_on) add_samples(s_sgemm, f_sgemm, min_time / kRounds, 1);
               if (int8_on) add_samples(s_int8, f_int8, min_time / kRounds, 1);
+              if (ggml_on) add_samples(s_ggml, f_ggml, min_time / kRounds, 1);
             }
             const Timing ours = summarize(s_ours), read = summarize(s_read);
             Baselines b;
             if (sgemm_on) b.sgemm_s = summarize(s_sgemm).median_s, b.has_sgemm = true;
             if (int8_on) b.int8_s = summarize(s_int8).median_s, b.has_int8 = true;
+            const bool has_ggml = ggml_on;
+            const double ggml_s = ggml_on ? summarize(s_ggml).median_s : 0;
             const double ops = 2.0 * m * n * k;
             const double gbs = q.weight_bytes() / ours.median_s / 1e9;
             const double floor_s = read.median_s;  // reading the same bytes, same rounds
@@ -236,12 +274,13 @@ void add_bench_command(CLI::App& app) {
               return have ? fmt::format(fmt::runtime(f), v) : std::string("n/a");
             };
             const double gops = ops / ours.median_s / 1e9;
-            fmt::print("{:<15} {:>3} {:>6} {:>6} {:>5} {:>10.1f} {:>7.2f} {:>8.1f} {:>6} {:>7.2f} {:>10} {:>8} {:>10} {:>9} {:>8}\n",
+            fmt::print("{:<15} {:>3} {:>6} {:>6} {:>5} {:>10.1f} {:>7.2f} {:>8.1f} {:>6} {:>7.2f} {:>10} {:>8} {:>10} {:>9} {:>8} {:>10} {:>8}\n",
                        c.label, t, n, k, m, ours.median_s * 1e6, gbs, gops,
                        col(peak_of(c) > 0, 100 * gops / (peak_of(c) * static_cast<double>(t)), "{:.0f}"),
                        ours.median_s / floor_s, col(b.has_sgemm, b.sgemm_s * 1e6, "{:.1f}"),
                        col(b.has_sgemm, b.sgemm_s / ours.median_s, "{:.2f}x"), col(b.has_int8, b.int8_s * 1e6, "{:.1f}"),
-                       col(b.has_int8, ops / b.int8_s / 1e9, "{:.1f}"), col(b.has_int8, b.int8_s / ours.median_s, "{:.2f}x"));
+                       col(b.has_int8, ops / b.int8_s / 1e9, "{:.1f}"), col(b.has_int8, b.int8_s / ours.median_s, "{:.2f}x"),
+                       col(has_ggml, ggml_s * 1e6, "{:.1f}"), col(has_ggml, ggml_s / ours.median_s, "{:.2f}x"));
             nlohmann::json row = {{"backend", c.backend}, {"cpu_kernel", c.level}, {"threads", t}, {"n", n}, {"k", k},
                                   {"m", m}, {"group", group}, {"us_per_call", ours.median_s * 1e6},
                                   {"int8_peak_gops_per_core", peak_of(c)},
@@ -256,6 +295,11 @@ void add_bench_command(CLI::App& app) {
               row["onednn_int8_us"] = b.int8_s * 1e6;
               row["onednn_int8_gops"] = ops / b.int8_s / 1e9;
               row["speedup_vs_onednn_int8"] = b.int8_s / ours.median_s;
+            }
+            if (has_ggml) {
+              row["ggml_q4_0_us"] = ggml_s * 1e6;
+              row["ggml_q4_0_weight_bytes"] = gg->weight_bytes();
+              row["speedup_vs_ggml_q4_0"] = ggml_s / ours.median_s;
             }
             rows.push_back(row);
           }
