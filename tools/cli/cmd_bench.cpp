@@ -251,7 +251,7 @@ void add_bench_command(CLI::App& app) {
             f_ours(), f_read();  // warm-up
             if (sgemm_on) f_sgemm();
             if (int8_on) f_int8();
-            if (ggml_on) f_ggml();
+            if (ggml_on) f_ggml(), gg->idle();
             constexpr int kRounds = 5;
             std::vector<double> s_ours, s_read, s_sgemm, s_int8, s_ggml;
             for (int r = 0; r < kRounds; ++r) {
@@ -259,7 +259,7 @@ void add_bench_command(CLI::App& app) {
               add_samples(s_read, f_read, min_time / kRounds / 2, 1);
               if (sgemm_on) add_samples(s_sgemm, f_sgemm, min_time / kRounds, 1);
               if (int8_on) add_samples(s_int8, f_int8, min_time / kRounds, 1);
-              if (ggml_on) add_samples(s_ggml, f_ggml, min_time / kRounds, 1);
+              if (ggml_on) add_samples(s_ggml, f_ggml, min_time / kRounds, 1), gg->idle();
             }
             const Timing ours = summarize(s_ours), read = summarize(s_read);
             Baselines b;

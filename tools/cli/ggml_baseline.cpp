@@ -167,6 +167,8 @@ void GgmlQ4Matmul::run(size_t copy) {
     throw std::runtime_error("ggml baseline: graph compute failed");
 }
 
+void GgmlQ4Matmul::idle() { ggml_threadpool_pause(impl_->pool); }
+
 size_t GgmlQ4Matmul::weight_bytes() const { return impl_->weight_bytes; }
 std::string GgmlQ4Matmul::description() const { return impl_->description; }
 

@@ -23,6 +23,11 @@ class GgmlQ4Matmul {
                size_t copies, int threads);
   ~GgmlQ4Matmul();
   void run(size_t copy);  // y[M, N] = x * w[copy]^T, synchronous
+  // Puts ggml's workers to sleep. They poll for new work for a long while
+  // after each graph (its default polling level: about a second of spinning),
+  // which took a core from the contender timed next and halved our 2-thread
+  // figures; the next run() wakes them.
+  void idle();
   size_t weight_bytes() const;  // one copy, as ggml stores it (q4_0: 18 bytes per 32 weights)
   std::string description() const;  // buffer type, repack state, check result
 

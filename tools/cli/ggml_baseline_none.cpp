@@ -13,6 +13,7 @@ GgmlQ4Matmul::GgmlQ4Matmul(const std::vector<float>&, int64_t, int64_t, const st
 }
 GgmlQ4Matmul::~GgmlQ4Matmul() = default;
 void GgmlQ4Matmul::run(size_t) {}
+void GgmlQ4Matmul::idle() {}
 size_t GgmlQ4Matmul::weight_bytes() const { return 0; }
 std::string GgmlQ4Matmul::description() const { return ""; }
 
