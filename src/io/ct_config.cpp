@@ -39,17 +39,12 @@ Result<QuantArgs> parse_args(const json& j, const std::string& label, const std:
   }
   return a;
 }
-
-bool regex_matches(const std::string& pattern, const std::string& name) {
-  auto r = ModuleRegex::compile(pattern);
-  return r.is_ok() && r->match_prefix(name);  // patterns were validated when the config was parsed
-}
 }  // namespace
 
 bool matches_any(const std::string& module, const std::vector<std::string>& patterns) {
   for (const std::string& p : patterns) {
     if (p.rfind("re:", 0) == 0) {
-      if (regex_matches(p.substr(3), module)) return true;
+      if (module_regex_matches(p.substr(3), module)) return true;
     } else if (module == p || (module.size() > p.size() && module.compare(module.size() - p.size(), p.size(), p) == 0 &&
                                module[module.size() - p.size() - 1] == '.')) {
       return true;
@@ -120,11 +115,7 @@ Result<QuantizationConfig> parse_quantization_config(const std::string& config_j
   }
   std::vector<std::string> patterns = c.ignore;
   for (const ConfigGroup& g : c.groups) patterns.insert(patterns.end(), g.targets.begin(), g.targets.end());
-  for (const std::string& p : patterns) {
-    if (p.rfind("re:", 0) != 0) continue;
-    auto r = ModuleRegex::compile(p.substr(3));
-    if (!r) return bad_config(label, "pattern '" + p + "' is not a valid regular expression: " + r.status().message());
-  }
+  if (Status st = check_module_patterns(patterns); !st.is_ok()) return bad_config(label, st.message());
   return c;
 }
 

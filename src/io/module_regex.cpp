@@ -5,6 +5,7 @@
 #include <cctype>
 #include <limits>
 #include <memory>
+#include <unordered_map>
 #include <utility>
 
 #include "io/file_util.h"
@@ -448,6 +449,30 @@ bool ModuleRegex::match_prefix(const std::string& name) const {
     std::swap(current, next);
   }
   return matched;
+}
+
+Status check_module_patterns(const std::vector<std::string>& patterns) {
+  for (const std::string& p : patterns) {
+    if (p.rfind("re:", 0) != 0) continue;
+    auto r = ModuleRegex::compile(p.substr(3));
+    if (!r)
+      return invalid_argument("pattern '" + detail::printable(p) + "' is not a valid regular expression: " +
+                              r.status().message());
+  }
+  return Status::ok();
+}
+
+bool module_regex_matches(const std::string& pattern, const std::string& name) {
+  // Bounded: a program that matches against ever new patterns does not grow it forever.
+  constexpr size_t kMaxCached = 256;
+  thread_local std::unordered_map<std::string, std::unique_ptr<ModuleRegex>> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) {
+    if (cache.size() >= kMaxCached) cache.clear();
+    auto r = ModuleRegex::compile(pattern);
+    it = cache.emplace(pattern, r ? std::make_unique<ModuleRegex>(std::move(*r)) : nullptr).first;
+  }
+  return it->second && it->second->match_prefix(name);
 }
 
 }  // namespace w4a8::io

@@ -43,4 +43,16 @@ class ModuleRegex {
   std::vector<Inst> program_;
 };
 
+// The first "re:" entry of `patterns` that does not compile, as "pattern 'P'
+// is not a valid regular expression: why" (P made printable); ok when every
+// one compiles. Plain names need no check.
+Status check_module_patterns(const std::vector<std::string>& patterns);
+
+// Whether `name` matches the "re:" pattern `pattern` (given without its
+// prefix). Each thread keeps the patterns it compiled, so matching every
+// module of a checkpoint against a config compiles each pattern once; a
+// pattern that does not compile matches nothing (configs are checked with
+// check_module_patterns when they are parsed).
+bool module_regex_matches(const std::string& pattern, const std::string& name);
+
 }  // namespace w4a8::io

@@ -62,11 +62,7 @@ Result<QuantizeSummary> quantize_model(const std::string& in, const std::string&
   if (options.group_size != -1 && (options.group_size <= 0 || options.group_size % 32 != 0))
     return invalid_argument("group size " + std::to_string(options.group_size) +
                             ": must be -1 (per channel) or a positive multiple of 32");
-  for (const std::string& pattern : options.ignore) {
-    if (pattern.rfind("re:", 0) != 0) continue;
-    auto r = ModuleRegex::compile(pattern.substr(3));
-    if (!r) return invalid_argument("ignore pattern '" + detail::printable(pattern) + "' is not a valid regular expression: " + r.status().message());
-  }
+  if (Status st = check_module_patterns(options.ignore); !st.is_ok()) return invalid_argument("ignore " + st.message());
   auto files = ModelFiles::open(in);
   if (!files) return files.status();
   if (!files->config_json().empty()) {
