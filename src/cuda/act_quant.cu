@@ -272,7 +272,7 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
 // (pieces 0), and unaligned ones one element at a time. (Rows of 8192 <
 // K <= 16384 held in 8 pieces ran slower than streamed, 90.9 against 84.1 us
 // at 4096 x 14336, fewer blocks fitting an SM; at K = 4096, 26.4 against
-// 30.4: H200, docs/kernels.md.)
+// 30.4: H200, docs/experiments/2026-12-02-h200-quantizer-registers-epilogues.md.)
 template <typename T>
 void launch_act_quant_as(const ActQuantParams& p, bool vec, int pieces, cudaStream_t stream) {
   const dim3 grid(p.m), block(kThreads);

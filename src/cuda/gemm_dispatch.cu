@@ -28,11 +28,11 @@ bool is_wgmma(Kernel k) {
 }
 
 // Largest M of the weight-streaming kernel (eight n8 token tiles). H100
-// (docs/kernels.md): at M = 64 the 128x128 tiled kernel took 77 us on
+// (docs/experiments/2026-11-25-h100-dispatch-m32-64.md): at M = 64 the 128x128 tiled kernel took 77 us on
 // 4096x4096 (32 blocks for 132 SMs), the streaming kernel 39 us.
 constexpr int kSmallMMaxTokens = 64;
 // Streaming kernel, split-K warps x ring depth: 8 x 4 on every shape. H100
-// sweep at M = 1 / 16 / 32 (docs/kernels.md), 8x4 against 8x8 and 4x16:
+// sweep at M = 1 / 16 / 32 (docs/experiments/2026-11-25-h100-small-m-changes.md), 8x4 against 8x8 and 4x16:
 // 28672x4096 M=1 35.3 / 38.8 / 44.3 us, 10240x8192 M=1 28.7 / 31.0 / 31.0 us,
 // 4096x4096 M=16 12.2 / 12.5 / 16.9 us - best or tied everywhere.
 constexpr int kDefaultSmallConfig = 2;  // 8x4

@@ -21,7 +21,7 @@ W4A8_HOST_DEVICE WgmmaTile choose_wgmma_tile(long m, long n_blocks, long k, int 
   // The wgmma kernel's time hardly moves with M up to 64 (one 64-token tile;
   // it is bound by the K loop of N/128 blocks), so it takes over from
   // streaming where N gives blocks enough. H100, 2026-11-25, group 128,
-  // wgmma_64 vs the previous choice (us; docs/kernels.md, "Hopper kernel"):
+  // wgmma_64 vs the previous choice (us; docs/experiments/2026-11-25-h100-hopper-wgmma-kernel.md):
   // M = 64: 6144x4096 25.9 vs 39.2, 4096x4096 25.5 vs 27.7, 28672x4096
   //   48.2 vs 60.7, 4096x14336 76.7 vs 82.3, 10240x8192 46.5 vs 78.1,
   //   8192x28672 147.0 vs 255.6 - better on every shape.
@@ -45,14 +45,14 @@ W4A8_HOST_DEVICE WgmmaTile choose_wgmma_tile(long m, long n_blocks, long k, int 
   // 8192x28672 M = 256 (128 tiles for 132 SMs) 177.2 us against 207.0 for
   // the 64-token tile two blocks per SM (the 177.2 measured with a since
   // removed turn-taking variant, 2-3% slower than this kernel elsewhere;
-  // docs/kernels.md).
+  // docs/experiments/2026-12-01-h200-two-blocks-per-sm.md).
   if (m > 64 && n_blocks * ((m + 127) / 128) >= sms - sms / 8) return WgmmaTile::tokens128;
   // The 64-token tile, two blocks per SM where its grid is more than one
   // block per SM - never split then, as split-K only runs while tiles x
   // splits fit one block per SM (choose_splits): four independent consumer
   // warpgroups per SM hide each other's per-stage latency where two could
   // not. H200, 2026-12-01, group 128, one block per SM vs two (us;
-  // docs/kernels.md, "Two blocks per SM"):
+  // docs/experiments/2026-12-01-h200-two-blocks-per-sm.md):
   //   M = 64: 28672x4096 (224 tiles) 48.5 vs 35.5; 10240x8192 (80) 47.1 vs 63.1;
   //   M = 256: 6144x4096 (192) 49.9 vs 36.2; 8192x28672 (256) 285.8 vs 205.0;
   //            4096x4096 (128) 27.0 vs 35.9; 4096x14336 (128) 79.4 vs 107.0.
@@ -66,7 +66,7 @@ W4A8_HOST_DEVICE WgmmaTile choose_wgmma_tile(long m, long n_blocks, long k, int 
 // second, so a wave of its blocks takes about 1.3x one of the two-warpgroup
 // blocks; on 2/3 as many blocks it wins where that costs fewer waves.
 // H200, 2026-12-01, per channel, three vs two warpgroups (us;
-// docs/kernels.md, "Three consumer warpgroups"):
+// docs/experiments/2026-12-02-h200-lds-third-warpgroup-rings.md):
 //   M = 4096: 4096x4096 211.5 vs 221.5, 28672x4096 1155.6 vs 1331.2,
 //             10240x8192 774.2 vs 862.4, 8192x28672 1961.2 vs 2109.3;
 //   M = 1024: 28672x4096 304.3 vs 337.3 (10 waves vs 14); but 4096x4096

@@ -55,7 +55,7 @@ enum class Promote : int {
 // an SM, so four consumer warpgroups of two independent tiles hide each
 // other's per-stage chain (wait, build, wgmma, wait, promote) where two could
 // not: 1.37-1.43x the one-block kernel on grids past one wave (H200,
-// docs/kernels.md). The price: 6 stages instead of 8 (two rings in 228 KiB)
+// docs/experiments/2026-12-01-h200-two-blocks-per-sm.md). The price: 6 stages instead of 8 (two rings in 228 KiB)
 // and 104 registers per consumer thread instead of 232, which the grouped
 // loop fits (93-99 used) and per channel's second fragment set does not.
 //
@@ -64,7 +64,7 @@ enum class Promote : int {
 // channels a block. Per channel (int32 sums, no promotion) that did 1.11-1.18x
 // the work per SM and second of two warpgroups (H200, M = 4096:
 // 28672x4096 1155.6 against 1331.2 us on 2/3 of the blocks;
-// docs/kernels.md). Grouped it gained nothing (a wave of 1.5x the work took
+// docs/experiments/2026-12-02-h200-lds-third-warpgroup-rings.md). Grouped it gained nothing (a wave of 1.5x the work took
 // 1.5x as long): the promotion's instructions grow with the warpgroups.
 template <int kTokens, int kBlocksPerSm = 1, int kConsumerGroups = 2>
 struct WgmmaConfig {
@@ -78,7 +78,7 @@ struct WgmmaConfig {
   // Ring depth: 12 stages for the one-block 64-token tile (1.00-1.05x
   // against 8; 10240x8192 M = 64 per channel 43.2 -> 41.9 us); the 128-token tiles
   // keep 6 (9 with two consumer warpgroups, 8 with three: 0.97-1.01x, so
-  // their waits for data are not for want of stages; H200, docs/kernels.md);
+  // their waits for data are not for want of stages; H200, docs/experiments/2026-12-02-h200-lds-third-warpgroup-rings.md);
   // two per SM fit only 6.
   static constexpr int kStages = kTokens == 64 && kBlocksPerSm == 1 ? 12 : 6;
   // Registers per thread after setmaxnreg. The block starts with what
@@ -266,7 +266,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm, kConsumerGr
   // kept one grouped stage in flight during the promotion measured 7-11%
   // slower at M = 4096 on the H100 - 288 vs 264 us at 4096^3 - with ptxas
   // still waiting after every grouped wgmma, 12 of 12; this form's SASS had
-  // 4 IGMMA to 1 wait; docs/kernels.md.)
+  // 4 IGMMA to 1 wait; docs/experiments/2026-11-25-h100-hopper-wgmma-kernel.md.)
   int32_t acc0[kAcc];
   float facc[kAcc];
   uint32_t a0[4][4], a1[4][4];
