@@ -205,6 +205,62 @@ void run_extension_costs(const std::string& shapes, const std::vector<int64_t>& 
   }
 }
 
+// The op path against the prepared layer, same shapes and run: the op
+// (int4_gemm_w4a8 with device tensors) prepares its weights on the GPU in
+// every call; the layer did that once. The op takes int8 activations, the
+// layer fp16 ones (it quantizes them itself), as each is used.
+void run_op_path(const std::string& shapes, const std::vector<int64_t>& ms, cudaStream_t s, nlohmann::json& out) {
+  fmt::print("\nOp path (int4_gemm_w4a8 on device tensors, operands prepared per call) against the prepared layer\n");
+  fmt::print("{:>6} {:>6} {:>5} {:>10} {:>10} {:>8}\n", "N", "K", "M", "op us", "layer us", "op/layer");
+  std::stringstream ss(shapes);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const int64_t n = std::stoll(item.substr(0, item.find('x'))), k = std::stoll(item.substr(item.find('x') + 1));
+    const int64_t group = 128, groups = k / group;
+    std::mt19937 rng(static_cast<uint32_t>(n + k));
+    std::uniform_int_distribution<int> di(-8, 7);
+    std::vector<int8_t> values(size_t(n) * k);
+    for (auto& v : values) v = static_cast<int8_t>(di(rng));
+    Tensor scales(DType::f16, {n, groups}), scales_gn(DType::f16, {groups, n}), packed(DType::i32, {n, k / 8});
+    for (int64_t i = 0; i < n * groups; ++i) store_from_float(scales.view(), i, 0.001f + 0.0001f * (i % 17));
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t c = 0; c < n; ++c) store_from_float(scales_gn.view(), g * n + c, load_as_float(scales.view(), c * groups + g));
+    throw_if_error(pack_int4(TensorView(values.data(), DType::i8, {n, k}), packed.view()));
+    LinearWeights lw;
+    lw.values = TensorView(values.data(), DType::i8, {n, k});
+    lw.scales = scales.view();
+    lw.group_size = group;
+    LinearOptions lo;
+    lo.backend = "cuda";
+    W4A8Linear layer = W4A8Linear::create(lw, lo).value();
+    const Tensor b_dev = packed.to(Device::cuda(0)).value(), s_dev = scales_gn.to(Device::cuda(0)).value();
+    const int8_t eight = 8;
+    for (int64_t m : ms) {
+      DeviceBuffer x16(size_t(m) * k * 2), a8(size_t(m) * k), as(size_t(m) * 4), y(size_t(m) * n * 2);
+      fill_random(x16.p, size_t(m) * k, Baseline::fp16, 5);
+      fill_random(a8.p, size_t(m) * k, Baseline::int8, 6);
+      std::vector<float> ones(m, 0.01f);
+      CHECK_CUDA(cudaMemcpy(as.p, ones.data(), ones.size() * 4, cudaMemcpyHostToDevice));
+      const TensorView A(a8.p, DType::i8, {m, k}, Device::cuda(0)), AS(as.p, DType::f32, {m}, Device::cuda(0));
+      const TensorView B(b_dev.data(), DType::i32, {k / 8, n}, {1, k / 8}, Device::cuda(0));
+      const TensorView Y(y.p, DType::f16, {m, n}, Device::cuda(0)), X(x16.p, DType::f16, {m, k}, Device::cuda(0));
+      const double op = time_graph([&](int, cudaStream_t st) {
+        GemmOptions o;
+        o.backend = "cuda";
+        o.stream = st;
+        throw_if_error(int4_gemm_w4a8(A, AS, {}, B, s_dev.view(), TensorView(const_cast<int8_t*>(&eight), DType::i8, {1}),
+                                      group, {}, {}, Y, o));
+      }, 8, s);
+      const double lin = time_graph([&](int, cudaStream_t st) {
+        ForwardOptions fo;
+        fo.stream = st;
+        throw_if_error(layer.forward(X, Y, fo));
+      }, 8, s);
+      fmt::print("{:>6} {:>6} {:>5} {:>10.1f} {:>10.1f} {:>7.2f}x\n", n, k, m, op * 1e6, lin * 1e6, op / lin);
+      out["op_path"].push_back({{"n", n}, {"k", k}, {"m", m}, {"op_us", op * 1e6}, {"layer_us", lin * 1e6}});
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -212,12 +268,13 @@ int main(int argc, char** argv) {
   std::string shapes = "6144x4096,4096x4096,28672x4096,4096x14336,10240x8192,8192x28672";
   std::string ms = "1,4,16,32,64,128,256,512,1024,4096", groups = "128,-1", json_path;
   double rotate_l2_multiple = 4.0;
-  bool extensions = false, no_baselines = false;
+  bool extensions = false, no_baselines = false, op_path = false;
   app.add_option("--shapes", shapes, "NxK list")->capture_default_str();
   app.add_option("--m", ms, "token counts")->capture_default_str();
   app.add_option("--groups", groups, "group sizes (-1: per channel)")->capture_default_str();
   app.add_option("--json", json_path, "write results as JSON");
   app.add_option("--rotate", rotate_l2_multiple, "weights rotate through this many L2 sizes")->capture_default_str();
+  app.add_flag("--op-path", op_path, "instead of the baselines: the op with device operands against the prepared layer");
   app.add_flag("--no-baselines", no_baselines, "w4a8 and the read floor only (for sweeps of forced kernels)");
   app.add_flag("--extensions", extensions,
                "instead of the baselines: each extension's time over the seed's scheme (first group of --groups)");
@@ -232,6 +289,11 @@ int main(int argc, char** argv) {
     fmt::print("device: {} ({} SMs, L2 {:.0f} MiB); copy bandwidth {:.0f} GB/s (read+write)\n", prop.name,
                prop.multiProcessorCount, prop.l2CacheSize / 1048576.0, bw / 1e9);
     nlohmann::json out = {{"device", prop.name}, {"copy_gb_per_s", bw / 1e9}, {"results", nlohmann::json::array()}};
+    if (op_path) {
+      run_op_path(shapes, parse_ints(ms), s, out);
+      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
+      return 0;
+    }
     if (extensions) {
       run_extension_costs(shapes, parse_ints(ms), parse_ints(groups).front(), rotate_bytes, s, out);
       if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";

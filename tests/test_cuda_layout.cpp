@@ -8,6 +8,7 @@
 #include <random>
 
 #include "cuda/common/k_order.cuh"
+#include "cuda/common/op_layout.h"
 #include "cuda/common/unpack.h"
 #include "cuda/weight_layout.h"
 #include "test_util.h"
@@ -118,4 +119,30 @@ TEST(CudaLayout, WgmmaKOrderPutsEachActivationWhereItsWeightIs) {
   }
   for (int64_t pos = 0; pos < k; ++pos) EXPECT_EQ(seen[pos], 1) << "position " << pos << " is not hit exactly once";
   EXPECT_EQ(cuda::wgmma_k_position(96 + 13), 96 + cuda::wgmma_k_position(13)) << "the permutation stays inside each 32";
+}
+
+// The op path repacks on the GPU (op_prepare.cu) with prepared_weight_word:
+// word for word the host twin's bytes, from B in both layouts the op takes
+// (the seed's w_packed.t() view and a contiguous [K/8, N]), padding included.
+TEST(CudaLayout, DeviceRepackWordsEqualTheHostTwin) {
+  std::mt19937 rng(42);
+  for (auto [n, k] : {std::pair<int, int>{8, 32}, {24, 96}, {136, 512}, {16, 64}, {40, 200}}) {
+    auto w = test::random_int4(int64_t{n} * k, rng);
+    const auto packed = test::spec_pack(w, n, k);  // [N, K/8]
+    const auto want = cuda::repack_for_mma(packed.data(), n, k);
+    const int k_pad = static_cast<int>(cuda::round_up(k, 64)), n_pad = static_cast<int>(cuda::round_up(n, 16));
+    std::vector<int32_t> transposed(packed.size());  // contiguous [K/8, N]
+    for (int c = 0; c < n; ++c)
+      for (int j = 0; j < k / 8; ++j) transposed[static_cast<size_t>(j) * n + c] = packed[static_cast<size_t>(c) * (k / 8) + j];
+    for (int layout = 0; layout < 2; ++layout) {
+      const int32_t* b = layout == 0 ? packed.data() : transposed.data();
+      const int64_t stride_n = layout == 0 ? k / 8 : 1, stride_kw = layout == 0 ? 1 : n;
+      for (int64_t wi = 0; wi < int64_t{n_pad} * k_pad / 8; ++wi) {
+        uint32_t expect;
+        std::memcpy(&expect, &want[static_cast<size_t>(wi) * 4], 4);
+        ASSERT_EQ(cuda::prepared_weight_word(b, stride_n, stride_kw, n, k, k_pad, wi), expect)
+            << "n=" << n << " k=" << k << " layout " << layout << " word " << wi;
+      }
+    }
+  }
 }

@@ -9,6 +9,7 @@
 #include "cuda/common/cuda_status.h"
 #include "cuda/common/split_k.h"
 #include "cuda/gemm_dispatch.cuh"
+#include "cuda/op_prepare.cuh"
 #include "cuda/weight_layout.h"
 #include "w4a8/device.h"
 
@@ -80,6 +81,46 @@ void point_at_workspace(const CudaWeight& w, Params& a) {
   a.zp = w.row_sums.defined() ? w.a_zp.data_as<int32_t>() : nullptr;
 }
 
+// The GEMM kernels' one-time set-up (shared-memory limits, SM count), before
+// the first layer or op.
+Status configured() {
+  static std::once_flag once;
+  static cudaError_t result = cudaSuccess;
+  std::call_once(once, [] { result = configure_gemm_kernels(); });
+  return cuda_status(result, "configure_gemm_kernels");
+}
+
+// Temporaries of one op call, allocated and freed in stream order
+// (cudaMallocAsync / cudaFreeAsync, which CUDA graphs capture as memory
+// nodes): nothing synchronises, and nothing is freed before the kernels that
+// use it have run.
+class StreamBuffers {
+ public:
+  explicit StreamBuffers(cudaStream_t s) : stream_(s) {}
+  StreamBuffers(const StreamBuffers&) = delete;
+  StreamBuffers& operator=(const StreamBuffers&) = delete;
+  ~StreamBuffers() {
+    for (void* p : ptrs_) cudaFreeAsync(p, stream_);
+  }
+  template <typename T>
+  T* get(int64_t count) {
+    void* p = nullptr;
+    const cudaError_t e = cudaMallocAsync(&p, static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(T), stream_);
+    if (e != cudaSuccess) {
+      if (error_ == cudaSuccess) error_ = e;
+      return nullptr;
+    }
+    ptrs_.push_back(p);
+    return static_cast<T*>(p);
+  }
+  Status status() const { return cuda_status(error_, "cudaMallocAsync"); }
+
+ private:
+  cudaStream_t stream_;
+  std::vector<void*> ptrs_;
+  cudaError_t error_ = cudaSuccess;
+};
+
 OutType out_type(DType t) { return t == DType::f16 ? OutType::f16 : t == DType::bf16 ? OutType::bf16 : OutType::f32; }
 
 class CudaBackend final : public Backend {
@@ -111,12 +152,7 @@ class CudaBackend final : public Backend {
     W4A8_CUDA_RETURN_IF_ERROR(cudaGetDevice(&dev));
     if (options.device.type == DeviceType::cuda) dev = options.device.index;
     const Device device = Device::cuda(dev);
-    {
-      static std::once_flag once;
-      static cudaError_t configured = cudaSuccess;
-      std::call_once(once, [] { configured = configure_gemm_kernels(); });
-      W4A8_CUDA_RETURN_IF_ERROR(configured);
-    }
+    W4A8_RETURN_IF_ERROR(configured());
     auto w = std::make_unique<CudaWeight>();
     w->device = device;
     w->n = qw.n;
@@ -222,22 +258,68 @@ class CudaBackend final : public Backend {
     return status_of_error_flag(flag, " of an earlier forward");
   }
 
-  // The op path: operands on the GPU in the public layout. The weights are
-  // repacked through the host on every call - correct, and meant for checks;
-  // W4A8Linear (prepared once) is the fast path.
+  // The op path: operands on the GPU in the public layout, prepared on the
+  // GPU into stream-ordered temporaries (op_prepare.cuh) - no host round
+  // trip and no synchronisation, so the op can be captured in a CUDA graph.
+  // W4A8Linear (prepared once) is the fast path; docs/pytorch.md has the cost.
   Status gemm(const detail::GemmArgs& g, void* stream) const override {
     if (!g.a.is_contiguous()) return invalid_argument("A: must be contiguous");
-    W4A8_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(as_stream(stream)));
-    auto qw = host_weight_from_op(g);
-    W4A8_RETURN_IF_ERROR(qw.status());
-    if (g.a_zp.defined()) qw->row_sums = detail::dequantized_row_sums(*qw);
-    LinearOptions opt;
-    opt.device = g.a.device();
-    opt.max_tokens = std::max<int64_t>(g.m, 1);
-    auto prepared = prepare(*qw, opt);
-    W4A8_RETURN_IF_ERROR(prepared.status());
-    const auto& w = static_cast<const CudaWeight&>(**prepared);
+    if (!(g.b.stride(0) == 1 && g.b.stride(1) == g.k / 8) && !g.b.is_contiguous())
+      return unsupported("B: the CUDA backend takes w_packed.t() (strides 1, K/8) or a contiguous [K/8, N]");
+    W4A8_RETURN_IF_ERROR(configured());
+    const cudaStream_t s = as_stream(stream);
+    StreamBuffers buf(s);
+    const int64_t n_pad = round_up(g.n, kTileChannels), k_pad = round_up(g.k, kChunkK), G = g.num_groups;
+    const int64_t m = std::max<int64_t>(g.m, 1);
+    OpOperands o;
+    o.b = g.b.data_as<const int32_t>();
+    o.b_stride_n = g.b.stride(1);  // B is [K/8, N]: column c, word j at c * stride(1) + j * stride(0)
+    o.b_stride_kw = g.b.stride(0);
+    o.b_scale = g.b_scale.data();
+    o.b_scale_dtype = g.b_scale.dtype();
+    o.b_zp_packed = g.b_zp_packed.defined() ? g.b_zp_packed.data_as<const int32_t>() : nullptr;
+    o.b_zp_const = g.b_zp_const;
+    o.perm = g.perm.defined() ? g.perm.data() : nullptr;
+    o.perm_dtype = g.perm.defined() ? g.perm.dtype() : DType::i32;
+    o.bias = g.bias.defined() ? g.bias.data() : nullptr;
+    o.bias_dtype = g.bias.defined() ? g.bias.dtype() : DType::f32;
+    o.n = static_cast<int>(g.n);
+    o.k = static_cast<int>(g.k);
+    o.groups = static_cast<int>(G);
+    o.group_size = static_cast<int>(g.group_size);
+    o.n_pad = static_cast<int>(n_pad);
+    o.k_pad = static_cast<int>(k_pad);
+    const bool asym_weights = g.b_zp_packed.defined() || g.b_zp_const != detail::kInt4Offset;
+    o.w = buf.get<uint8_t>(n_pad * k_pad / 2);
+    o.scales = buf.get<float>(G * n_pad);
+    o.zero_points = asym_weights ? buf.get<uint8_t>(G * n_pad) : nullptr;
+    o.bias_f32 = g.bias.defined() ? buf.get<float>(g.n) : nullptr;
+    o.perm_i32 = g.perm.defined() ? buf.get<int32_t>(g.k) : nullptr;
+    o.perm_count = g.perm.defined() ? buf.get<int32_t>(g.k) : nullptr;
+    o.row_sums = g.a_zp.defined() ? buf.get<float>(n_pad) : nullptr;
+    o.error_flag = buf.get<int>(1);
+    GemmParams p;
+    p.n = o.n;
+    p.n_pad = o.n_pad;
+    p.k_pad = o.k_pad;
+    p.group_size = o.group_size;
+    p.groups = o.groups;
+    p.m = static_cast<int>(g.m);
+    const long splitk_tiles = gemm_splitk_scratch_tiles(p);
     Int8PrepParams a;
+    a.q = buf.get<int8_t>(m * k_pad);
+    a.scale = buf.get<float>(m);
+    a.gsum = buf.get<int32_t>(m * G);
+    a.zp = g.a_zp.defined() ? buf.get<int32_t>(m) : nullptr;
+    if (splitk_tiles > 0) {
+      p.splitk_partials = reinterpret_cast<uint32_t*>(buf.get<uint8_t>(splitk_tiles * kSplitKPartialTileBytes));
+      p.splitk_counters = buf.get<int>(splitk_tiles);
+      p.splitk_capacity = static_cast<int>(splitk_tiles);
+    }
+    W4A8_RETURN_IF_ERROR(buf.status());
+    if (splitk_tiles > 0)
+      W4A8_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(p.splitk_counters, 0, sizeof(int) * splitk_tiles, s));
+    W4A8_CUDA_RETURN_IF_ERROR(launch_op_prepare(o, s));
     a.a = static_cast<const int8_t*>(g.a.data());
     a.a_unsigned = g.a.dtype() == DType::u8;
     a.a_zp = g.a_zp.defined() ? g.a_zp.data_as<const int32_t>() : nullptr;
@@ -247,17 +329,29 @@ class CudaBackend final : public Backend {
     a.a_scale = g.a_scale.data();
     a.a_scale_dtype = g.a_scale.dtype();
     a.a_scale_numel = static_cast<int>(g.a_scale.numel());
-    point_at_workspace(w, a);
-    GemmParams p = gemm_params(w);
-    p.m = static_cast<int>(g.m);
+    a.perm = o.perm_i32;
+    a.group_size = o.group_size;
+    a.groups = o.groups;
+    a.ldq = static_cast<int>(k_pad);
+    p.w = o.w;
+    p.w_scale = o.scales;
+    p.w_zp = o.zero_points;
+    p.bias = o.bias_f32;
+    p.q = a.q;
+    p.ldq = a.ldq;
+    p.a_scale = a.scale;
+    p.gsum = a.gsum;
+    if (g.a_zp.defined()) {
+      p.a_zp = a.zp;
+      p.row_sums = o.row_sums;
+    }
     p.wgmma_k_order = a.wgmma_k_order = gemm_wants_wgmma_k_order(p);
-    W4A8_CUDA_RETURN_IF_ERROR(launch_int8_prep(a, as_stream(stream)));
+    W4A8_CUDA_RETURN_IF_ERROR(launch_int8_prep(a, s));
+    W4A8_CUDA_RETURN_IF_ERROR(launch_poison_scales_if_flagged(o.error_flag, a.scale, a.m, s));
     p.out = g.out.data();
     p.out_type = out_type(g.out.dtype());
-    W4A8_CUDA_RETURN_IF_ERROR(launch_gemm_w4a8(p, as_stream(stream)));
-    // The temporaries die with `prepared`: finish before they are freed.
-    W4A8_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(as_stream(stream)));
-    return Status::ok();
+    W4A8_CUDA_RETURN_IF_ERROR(launch_gemm_w4a8(p, s));
+    return Status::ok();  // the temporaries are freed in stream order, after the GEMM
   }
 
  private:
@@ -293,59 +387,6 @@ class CudaBackend final : public Backend {
     // does not wait for it (cudaStreamNonBlocking): finish them here.
     W4A8_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(nullptr));
     return Status::ok();
-  }
-
-  // The op's device operands, copied to the host as a canonical weight.
-  static Result<detail::QuantizedWeight> host_weight_from_op(const detail::GemmArgs& g) {
-    detail::QuantizedWeight qw;
-    qw.n = g.n;
-    qw.k = g.k;
-    qw.group_size = g.group_size;
-    qw.num_groups = g.num_groups;
-    const int64_t kw = g.k / 8;
-    // B as [N, K/8]: the seed's w_packed.t() (strides 1, K/8) or a contiguous [K/8, N].
-    Tensor b_host(DType::i32, {g.n, kw});
-    if (g.b.stride(0) == 1 && g.b.stride(1) == kw) {
-      W4A8_RETURN_IF_ERROR(copy_tensor(b_host.view(), TensorView(g.b.data(), DType::i32, {g.n, kw}, g.b.device())));
-    } else if (g.b.is_contiguous()) {
-      Tensor t(DType::i32, {kw, g.n});
-      W4A8_RETURN_IF_ERROR(copy_tensor(t.view(), g.b));
-      for (int64_t j = 0; j < kw; ++j)
-        for (int64_t c = 0; c < g.n; ++c) b_host.data_as<int32_t>()[c * kw + j] = t.data_as<int32_t>()[j * g.n + c];
-    } else {
-      return unsupported("B: the CUDA backend takes w_packed.t() (strides 1, K/8) or a contiguous [K/8, N]");
-    }
-    qw.packed = std::move(b_host);
-    Tensor scales(g.b_scale.dtype(), {g.num_groups, g.n});
-    W4A8_RETURN_IF_ERROR(copy_tensor(scales.view(), g.b_scale));
-    qw.scales = Tensor(DType::f32, {g.num_groups, g.n});
-    for (int64_t i = 0; i < g.num_groups * g.n; ++i) qw.scales.data_as<float>()[i] = load_as_float(scales.view(), i);
-    if (g.b_zp_packed.defined()) {
-      qw.zero_points = Tensor(DType::i32, {g.num_groups, g.n / 8});
-      W4A8_RETURN_IF_ERROR(copy_tensor(qw.zero_points.view(), g.b_zp_packed));
-    } else if (g.b_zp_const != detail::kInt4Offset) {
-      qw.zero_points = Tensor(DType::i32, {g.num_groups, g.n / 8});
-      uint8_t u[8];
-      std::fill(u, u + 8, static_cast<uint8_t>(g.b_zp_const));
-      std::fill_n(qw.zero_points.data_as<int32_t>(), qw.zero_points.numel(), detail::pack_nibbles(u));
-    }
-    if (g.perm.defined()) {
-      Tensor p(g.perm.dtype(), {g.k});
-      W4A8_RETURN_IF_ERROR(copy_tensor(p.view(), g.perm));
-      qw.perm = Tensor(DType::i32, {g.k});
-      for (int64_t i = 0; i < g.k; ++i) {
-        const int64_t v = p.dtype() == DType::i32 ? p.data_as<int32_t>()[i] : p.data_as<int64_t>()[i];
-        if (v < 0 || v >= g.k) return invalid_argument("g_idx: entry " + std::to_string(i) + " is out of range");
-        qw.perm.data_as<int32_t>()[i] = static_cast<int32_t>(v);
-      }
-    }
-    if (g.bias.defined()) {
-      Tensor b(g.bias.dtype(), {g.n});
-      W4A8_RETURN_IF_ERROR(copy_tensor(b.view(), g.bias));
-      qw.bias = Tensor(DType::f32, {g.n});
-      for (int64_t i = 0; i < g.n; ++i) qw.bias.data_as<float>()[i] = load_as_float(b.view(), i);
-    }
-    return qw;
   }
 };
 

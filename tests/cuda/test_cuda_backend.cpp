@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -492,5 +493,70 @@ TEST(CudaLinear, ChainedLayersInAGraphEqualOneByOne) {
     }
     EXPECT_TRUE(gpu[0].poll_errors().is_ok());
   }
+  cudaStreamDestroy(s);
+}
+
+// The op with device tensors prepares its operands on the GPU (no host round
+// trip): it can be captured in a CUDA graph, whose replay gives the direct
+// call's bytes and the reference's values; a g_idx that is no permutation
+// gives NaN outputs, never plausible ones.
+TEST(CudaGemm, OpRunsInACudaGraphAndRejectsABadPermutationWithNaN) {
+  REQUIRE_GPU();
+  std::mt19937 rng(61);
+  const int64_t m = 5, n = 136, k = 512, g = 128, groups = k / g;
+  auto a = test::random_int8(m * k, rng);
+  auto packed = test::spec_pack(test::random_int4(n * k, rng), n, k);
+  auto zp_words = test::spec_pack(test::random_int4(groups * n, rng), groups, n);
+  std::vector<int64_t> perm(k);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  Tensor a_t(DType::i8, {m, k}), b_t(DType::i32, {n, k / 8}), as_t(DType::f32, {m}), ws_t(DType::f16, {groups, n}),
+      zp_t(DType::i32, {groups, n / 8}), perm_t(DType::i64, {k}), bias_t(DType::f16, {n});
+  std::memcpy(a_t.data(), a.data(), a.size());
+  std::memcpy(b_t.data(), packed.data(), packed.size() * 4);
+  std::memcpy(zp_t.data(), zp_words.data(), zp_words.size() * 4);
+  std::memcpy(perm_t.data(), perm.data(), perm.size() * 8);
+  for (int64_t i = 0; i < m; ++i) store_from_float(as_t.view(), i, 0.01f + 0.001f * static_cast<float>(i));
+  for (int64_t i = 0; i < groups * n; ++i) store_from_float(ws_t.view(), i, 0.002f + 0.0001f * static_cast<float>(i % 13));
+  for (int64_t i = 0; i < n; ++i) store_from_float(bias_t.view(), i, 0.1f * static_cast<float>(i % 7) - 0.3f);
+  auto run = [&](const Tensor& A, const Tensor& B, const Tensor& AS, const Tensor& WS, const Tensor& ZP,
+                 const Tensor& P, const Tensor& bias, const Tensor& out, const char* backend, void* stream) {
+    GemmOptions o;
+    o.backend = backend;
+    o.stream = stream;
+    TensorView b(B.data(), DType::i32, {k / 8, n}, {1, k / 8}, B.device());
+    return int4_gemm_w4a8(A.view(), AS.view(), {}, b, WS.view(), ZP.view(), g, P.view(), bias.view(), out.view(), o);
+  };
+  Tensor want(DType::f32, {m, n});
+  ASSERT_TRUE(run(a_t, b_t, as_t, ws_t, zp_t, perm_t, bias_t, want, "reference", nullptr).is_ok());
+  const Tensor A = on_gpu(a_t), B = on_gpu(b_t), AS = on_gpu(as_t), WS = on_gpu(ws_t), ZP = on_gpu(zp_t),
+               P = on_gpu(perm_t), BIAS = on_gpu(bias_t);
+  Tensor direct = Tensor::empty(DType::f32, {m, n}, Device::cuda(0)).value();
+  Tensor graphed = Tensor::empty(DType::f32, {m, n}, Device::cuda(0)).value();
+  ASSERT_EQ(cudaMemset(graphed.data(), 0xFF, graphed.nbytes()), cudaSuccess);
+  cudaStream_t s;
+  ASSERT_EQ(cudaStreamCreate(&s), cudaSuccess);
+  ASSERT_TRUE(run(A, B, AS, WS, ZP, P, BIAS, direct, "cuda", s).is_ok());
+  cudaGraph_t graph;
+  ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+  const Status st = run(A, B, AS, WS, ZP, P, BIAS, graphed, "cuda", s);
+  ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  cudaGraphExec_t exec;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  const Tensor d = on_cpu(direct), r = on_cpu(graphed);
+  EXPECT_EQ(0, std::memcmp(d.data(), r.data(), d.nbytes())) << "graph replay against the direct call";
+  const auto got = test::to_floats(d), ref = test::to_floats(want);
+  EXPECT_LT(test::relative_error(got, std::vector<double>(ref.begin(), ref.end())), 1e-5);
+  // Column 3 named twice, column 7 never: NaN everywhere.
+  perm_t.data_as<int64_t>()[std::find(perm.begin(), perm.end(), 7) - perm.begin()] = 3;
+  Tensor bad = Tensor::empty(DType::f32, {m, n}, Device::cuda(0)).value();
+  ASSERT_TRUE(run(A, B, AS, WS, ZP, on_gpu(perm_t), BIAS, bad, "cuda", s).is_ok());
+  ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  for (float v : test::to_floats(on_cpu(bad))) ASSERT_TRUE(std::isnan(v));
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
   cudaStreamDestroy(s);
 }
