@@ -23,6 +23,7 @@
 #include "cuda/act_quant.cuh"
 #include "cuda/gemm_dispatch.cuh"
 #include "cuda_baselines.h"
+#include "micro/stream_read.h"
 #include "read_floor.h"
 #include "w4a8/w4a8.h"
 
@@ -205,6 +206,52 @@ void run_extension_costs(const std::string& shapes, const std::vector<int64_t>& 
   }
 }
 
+// The weight-stream read patterns (micro/stream_read.h) on each shape's
+// weight bytes (N/16 tiles of K/64 chunks), beside the read floor of the
+// same bytes; each timed like the layers (graph chain, rotated copies).
+void run_stream_patterns(const std::string& shapes, size_t rotate_bytes, cudaStream_t s, nlohmann::json& out) {
+  DeviceBuffer sink(4);
+  const auto patterns = bench::stream_patterns();
+  fmt::print("\nWeight-stream read patterns: us, and the read floor of the same bytes over it\n");
+  fmt::print("{:>6} {:>6} {:>9}", "N", "K", "floor us");
+  for (const auto& p : patterns) fmt::print("  {}", p.name);
+  fmt::print("\n");
+  for (const auto& p : patterns) fmt::print("  {}: {} blocks/SM\n", p.name, bench::stream_pattern_blocks_per_sm(p));
+  std::stringstream ss(shapes);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const int64_t n = std::stoll(item.substr(0, item.find('x'))), k = std::stoll(item.substr(item.find('x') + 1));
+    const int tiles = static_cast<int>((n + 15) / 16), chunks = static_cast<int>((k + 63) / 64);
+    const size_t bytes = static_cast<size_t>(tiles) * chunks * 512;
+    const int copies = static_cast<int>(std::clamp<double>(std::ceil(double(rotate_bytes) / bytes), 1, 64));
+    std::vector<std::unique_ptr<DeviceBuffer>> bufs;
+    for (int i = 0; i < copies; ++i) {
+      bufs.push_back(std::make_unique<DeviceBuffer>(bytes));
+      CHECK_CUDA(cudaMemset(bufs.back()->p, 0x5A + i, bytes));
+    }
+    const int calls = std::max(copies, 32);
+    auto* sk = static_cast<unsigned*>(sink.p);
+    const double floor_t = time_graph([&](int i, cudaStream_t st) {
+      CHECK_CUDA(bench::launch_read_floor(bufs[i % copies]->p, bytes, sk, st));
+    }, calls, s);
+    fmt::print("{:>6} {:>6} {:>9.1f}", n, k, floor_t * 1e6);
+    nlohmann::json row = {{"n", n}, {"k", k}, {"floor_us", floor_t * 1e6}};
+    for (const auto& p : patterns) {
+      double t = 0;
+      if (bench::stream_pattern_blocks_per_sm(p) > 0 &&
+          bench::launch_stream_read(p, bufs[0]->p, tiles, chunks, sk, s) == cudaSuccess) {
+        t = time_graph([&](int i, cudaStream_t st) {
+          CHECK_CUDA(bench::launch_stream_read(p, bufs[i % copies]->p, tiles, chunks, sk, st));
+        }, calls, s);
+      }
+      (void)cudaGetLastError();
+      fmt::print("  {:.1f} ({:.2f}x)", t * 1e6, t / floor_t);
+      row[p.name] = t * 1e6;
+    }
+    fmt::print("\n");
+    out["stream_patterns"].push_back(row);
+  }
+}
+
 // The op path against the prepared layer, same shapes and run: the op
 // (int4_gemm_w4a8 with device tensors) prepares its weights on the GPU in
 // every call; the layer did that once. The op takes int8 activations, the
@@ -276,6 +323,9 @@ int main(int argc, char** argv) {
   app.add_option("--rotate", rotate_l2_multiple, "weights rotate through this many L2 sizes")->capture_default_str();
   app.add_flag("--op-path", op_path, "instead of the baselines: the op with device operands against the prepared layer");
   app.add_flag("--no-baselines", no_baselines, "w4a8 and the read floor only (for sweeps of forced kernels)");
+  bool micro_stream = false;
+  app.add_flag("--micro-stream", micro_stream,
+               "instead of the baselines: the weight-stream read patterns of bench/micro on --shapes");
   app.add_flag("--extensions", extensions,
                "instead of the baselines: each extension's time over the seed's scheme (first group of --groups)");
   CLI11_PARSE(app, argc, argv);
@@ -289,6 +339,11 @@ int main(int argc, char** argv) {
     fmt::print("device: {} ({} SMs, L2 {:.0f} MiB); copy bandwidth {:.0f} GB/s (read+write)\n", prop.name,
                prop.multiProcessorCount, prop.l2CacheSize / 1048576.0, bw / 1e9);
     nlohmann::json out = {{"device", prop.name}, {"copy_gb_per_s", bw / 1e9}, {"results", nlohmann::json::array()}};
+    if (micro_stream) {
+      run_stream_patterns(shapes, rotate_bytes, s, out);
+      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
+      return 0;
+    }
     if (op_path) {
       run_op_path(shapes, parse_ints(ms), s, out);
       if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
