@@ -34,12 +34,13 @@ std::vector<Level> levels() {
 // Rows that reach the rounding corners: exact ties (scale 1, halves), ties
 // under a scale whose reciprocal is inexact (x / s lands on n + 0.5 where
 // x * (1 / s) does not: a quantizer that multiplies by the reciprocal fails
-// here), an all-zero row (minimum scale), large and tiny magnitudes, noise.
+// here), an all-zero row (minimum scale), large and tiny magnitudes, a row
+// far from zero (a huge asymmetric zero point), noise.
 std::vector<float> tricky_rows(int64_t m, int64_t k, std::mt19937& rng) {
   std::vector<float> x = test::random_floats(m * k, rng, -3.0f, 3.0f);
   for (int64_t r = 0; r < m; ++r) {
     float* row = x.data() + r * k;
-    switch (r % 6) {
+    switch (r % 7) {
       case 0:
         for (int64_t j = 0; j < k; ++j) row[j] = static_cast<float>(j % 255) * 0.5f - 63.5f;
         row[0] = 127.0f;  // amax 127: scale exactly 1, every .5 a tie
@@ -61,6 +62,9 @@ std::vector<float> tricky_rows(int64_t m, int64_t k, std::mt19937& rng) {
         row[0] = 127.0f * s;  // amax: the scale rounds to (about) 1.7
         break;
       }
+      case 5:  // far from zero: an asymmetric row's zero point is huge (the quantizers divide there)
+        for (int64_t j = 0; j < k; ++j) row[j] = 1000.0f + 0.1f * row[j];
+        break;
       default: break;
     }
   }
