@@ -228,6 +228,15 @@ void run_stream_patterns(const std::string& shapes, size_t rotate_bytes, cudaStr
       bufs.push_back(std::make_unique<DeviceBuffer>(bytes));
       CHECK_CUDA(cudaMemset(bufs.back()->p, 0x5A + i, bytes));
     }
+    // The token row and the group-128 scales the `work` patterns read (one
+    // copy of each: the row stays in L2 as it does for small_m; the scales,
+    // 1/16 of the weight bytes, are read once per call like the layer's).
+    DeviceBuffer q(static_cast<size_t>(chunks) * 64), scales(static_cast<size_t>((chunks + 1) / 2) * tiles * 16 * 4);
+    CHECK_CUDA(cudaMemset(q.p, 0x03, static_cast<size_t>(chunks) * 64));
+    CHECK_CUDA(cudaMemset(scales.p, 0x3C, static_cast<size_t>((chunks + 1) / 2) * tiles * 16 * 4));
+    bench::StreamExtras extras;
+    extras.q = static_cast<const int8_t*>(q.p);
+    extras.scales = static_cast<const float*>(scales.p);
     const int calls = std::max(copies, 32);
     auto* sk = static_cast<unsigned*>(sink.p);
     const double floor_t = time_graph([&](int i, cudaStream_t st) {
@@ -238,9 +247,9 @@ void run_stream_patterns(const std::string& shapes, size_t rotate_bytes, cudaStr
     for (const auto& p : patterns) {
       double t = 0;
       if (bench::stream_pattern_blocks_per_sm(p) > 0 &&
-          bench::launch_stream_read(p, bufs[0]->p, tiles, chunks, sk, s) == cudaSuccess) {
+          bench::launch_stream_read(p, bufs[0]->p, tiles, chunks, sk, s, extras) == cudaSuccess) {
         t = time_graph([&](int i, cudaStream_t st) {
-          CHECK_CUDA(bench::launch_stream_read(p, bufs[i % copies]->p, tiles, chunks, sk, st));
+          CHECK_CUDA(bench::launch_stream_read(p, bufs[i % copies]->p, tiles, chunks, sk, st, extras));
         }, calls, s);
       }
       (void)cudaGetLastError();
