@@ -537,15 +537,7 @@ TEST(CudaGemm, OpRunsInACudaGraphAndRejectsABadPermutationWithNaN) {
   cudaStream_t s;
   ASSERT_EQ(cudaStreamCreate(&s), cudaSuccess);
   ASSERT_TRUE(run(A, B, AS, WS, ZP, P, BIAS, direct, "cuda", s).is_ok());
-  cudaGraph_t graph;
-  ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
-  const Status st = run(A, B, AS, WS, ZP, P, BIAS, graphed, "cuda", s);
-  ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
-  ASSERT_TRUE(st.is_ok()) << st.to_string();
-  cudaGraphExec_t exec;
-  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  replay_as_graph(s, [&] { return run(A, B, AS, WS, ZP, P, BIAS, graphed, "cuda", s); });
   const Tensor d = on_cpu(direct), r = on_cpu(graphed);
   EXPECT_EQ(0, std::memcmp(d.data(), r.data(), d.nbytes())) << "graph replay against the direct call";
   const auto got = test::to_floats(d), ref = test::to_floats(want);
@@ -556,7 +548,5 @@ TEST(CudaGemm, OpRunsInACudaGraphAndRejectsABadPermutationWithNaN) {
   ASSERT_TRUE(run(A, B, AS, WS, ZP, on_gpu(perm_t), BIAS, bad, "cuda", s).is_ok());
   ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
   for (float v : test::to_floats(on_cpu(bad))) ASSERT_TRUE(std::isnan(v));
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
   cudaStreamDestroy(s);
 }
