@@ -24,6 +24,7 @@
 #include "cuda/gemm_dispatch.cuh"
 #include "cuda_baselines.h"
 #include "micro/stream_read.h"
+#include "micro/wgmma_rate.h"
 #include "read_floor.h"
 #include "w4a8/w4a8.h"
 
@@ -261,6 +262,30 @@ void run_stream_patterns(const std::string& shapes, size_t rotate_bytes, cudaStr
   }
 }
 
+// The Hopper kernel's budget (micro/wgmma_rate.h): one block per SM, each
+// consumer warpgroup running `stages` stages of four m64nNk32 int8 wgmmas;
+// per case the rate (2 * 64 * N * 128 operations a stage and warpgroup)
+// and the time one warpgroup spends per stage.
+void run_wgmma_rates(int sms, cudaStream_t s, nlohmann::json& out) {
+  DeviceBuffer sink(4);
+  constexpr int kStages = 4096;
+  fmt::print("\nwgmma int8 rate, A from registers, {} blocks (one per SM), {} stages a warpgroup\n", sms, kStages);
+  fmt::print("{:<28} {:>10} {:>14}\n", "case", "TOPS", "ns per stage");
+  for (const auto& c : bench::wgmma_rate_cases()) {
+    if (bench::launch_wgmma_rate(c, sms, 2, static_cast<unsigned*>(sink.p), s) != cudaSuccess) {
+      (void)cudaGetLastError();
+      fmt::print("{:<28} {:>10}\n", c.name, "n/a");
+      continue;
+    }
+    const double t = time_graph([&](int, cudaStream_t st) {
+      CHECK_CUDA(bench::launch_wgmma_rate(c, sms, kStages, static_cast<unsigned*>(sink.p), st));
+    }, 4, s);
+    const double ops = 2.0 * 64 * c.tokens * 128 * kStages * c.consumers * sms;
+    fmt::print("{:<28} {:>10.0f} {:>14.1f}\n", c.name, ops / t / 1e12, t / kStages * 1e9);
+    out["wgmma_rate"].push_back({{"case", c.name}, {"tops", ops / t / 1e12}, {"ns_per_stage", t / kStages * 1e9}});
+  }
+}
+
 // The op path against the prepared layer, same shapes and run: the op
 // (int4_gemm_w4a8 with device tensors) prepares its weights on the GPU in
 // every call; the layer did that once. The op takes int8 activations, the
@@ -332,7 +357,8 @@ int main(int argc, char** argv) {
   app.add_option("--rotate", rotate_l2_multiple, "weights rotate through this many L2 sizes")->capture_default_str();
   app.add_flag("--op-path", op_path, "instead of the baselines: the op with device operands against the prepared layer");
   app.add_flag("--no-baselines", no_baselines, "w4a8 and the read floor only (for sweeps of forced kernels)");
-  bool micro_stream = false;
+  bool micro_stream = false, micro_wgmma = false;
+  app.add_flag("--micro-wgmma", micro_wgmma, "instead of the baselines: the int8 wgmma rate and its chain's costs (sm_90)");
   app.add_flag("--micro-stream", micro_stream,
                "instead of the baselines: the weight-stream read patterns of bench/micro on --shapes");
   app.add_flag("--extensions", extensions,
@@ -348,6 +374,11 @@ int main(int argc, char** argv) {
     fmt::print("device: {} ({} SMs, L2 {:.0f} MiB); copy bandwidth {:.0f} GB/s (read+write)\n", prop.name,
                prop.multiProcessorCount, prop.l2CacheSize / 1048576.0, bw / 1e9);
     nlohmann::json out = {{"device", prop.name}, {"copy_gb_per_s", bw / 1e9}, {"results", nlohmann::json::array()}};
+    if (micro_wgmma) {
+      run_wgmma_rates(prop.multiProcessorCount, s, out);
+      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
+      return 0;
+    }
     if (micro_stream) {
       run_stream_patterns(shapes, rotate_bytes, s, out);
       if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
