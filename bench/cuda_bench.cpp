@@ -238,6 +238,8 @@ void run_stream_patterns(const std::string& shapes, size_t rotate_bytes, cudaStr
     bench::StreamExtras extras;
     extras.q = static_cast<const int8_t*>(q.p);
     extras.scales = static_cast<const float*>(scales.p);
+    DeviceBuffer outputs(static_cast<size_t>(tiles) * 16 * 4);
+    extras.out = static_cast<float*>(outputs.p);
     const int calls = std::max(copies, 32);
     auto* sk = static_cast<unsigned*>(sink.p);
     const double floor_t = time_graph([&](int i, cudaStream_t st) {

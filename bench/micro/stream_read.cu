@@ -117,7 +117,8 @@ __global__ void __launch_bounds__(32 * kWarps) bulk_read(const uint4* buf, int c
 // M = 1) plus its per-chunk work up to kWork: 1 the unpack into A
 // fragments, 2 the two m16n8k32 MMAs (B fixed), 3 B from the token row in
 // memory, two chunks ahead as small_m loads it, 4 the group-128 promotion
-// with the scales loaded one group ahead.
+// with the scales loaded one group ahead, 5 small_m's end: the warps'
+// partial sums meet in shared memory and the block writes its 16 outputs.
 template <int kWork>
 __global__ void __launch_bounds__(256) work_read(const uint4* buf, int chunks, unsigned* sink, StreamExtras ex) {
   constexpr int kWarps = 8, kDepth = 4;
@@ -192,6 +193,21 @@ __global__ void __launch_bounds__(256) work_read(const uint4* buf, int chunks, u
     if (seq.at(j + 1) >= 0) chunk(j + 1, bring[1]);
   }
   cuda::cp_async_wait<0>();
+  if constexpr (kWork >= 5) {
+    __syncthreads();  // the ring's shared memory takes the partial sums, as in small_m
+    auto partial = reinterpret_cast<float(*)[32][4]>(&ring[0][0][0]);
+#pragma unroll
+    for (int r = 0; r < 4; ++r) partial[warp][lane][r] = facc[r];
+    __syncthreads();
+    if (threadIdx.x < 16) {  // channel r16 of the tile, token 0: lane (r16 % 8) * 4, reg 0 or 2
+      const int r16 = threadIdx.x;
+      float v = 0.0f;
+#pragma unroll
+      for (int w2 = 0; w2 < kWarps; ++w2) v += partial[w2][(r16 % 8) * 4][r16 < 8 ? 0 : 2];
+      ex.out[blockIdx.x * 16 + r16] = v;
+    }
+    return;
+  }
   x ^= static_cast<unsigned>(acc[0] ^ acc[1] ^ acc[2] ^ acc[3]);
   x ^= __float_as_uint(facc[0] + facc[1] + facc[2] + facc[3]);
   if (x == 0x9E3779B9u) *sink = x;
@@ -243,6 +259,7 @@ const std::vector<Entry>& entries() {
       work<2>("work 2: + 2 MMAs"),
       work<3>("work 3: + token fragments"),
       work<4>("work 4: + promotion"),
+      work<5>("work 5: + block reduction and store"),
   };
   return all;
 }
@@ -282,6 +299,7 @@ cudaError_t launch_stream_read(const StreamPattern& p, const void* buf, int tile
   if (e->work_kernel) {
     if (p.work >= 3 && !extras.q) return cudaErrorInvalidValue;
     if (p.work >= 4 && !extras.scales) return cudaErrorInvalidValue;
+    if (p.work >= 5 && !extras.out) return cudaErrorInvalidValue;
     e->work_kernel<<<static_cast<unsigned>(tiles), 32 * p.warps, 0, stream>>>(static_cast<const uint4*>(buf), chunks,
                                                                               sink, extras);
     return cudaGetLastError();

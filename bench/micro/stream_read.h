@@ -26,7 +26,7 @@ struct StreamPattern {
   int depth = 4;     // chunks in flight per warp (ring, regs) or stages (bulk)
   int unit = 0;      // 0: a contiguous K slice per warp; U: units of U chunks, round-robin
   int kind = 0;      // 0 ring, 1 regs, 2 bulk (sm_90), 3 ring plus small_m's work (`work`)
-  int work = 0;      // kind 3: 1 unpack, 2 + two MMAs, 3 + token fragments from memory, 4 + group-128 promotion
+  int work = 0;      // kind 3: 1 unpack, 2 + two MMAs, 3 + token fragments from memory, 4 + group-128 promotion, 5 + block reduction and store
   int stage_chunks = 1;  // bulk: chunks per copy
 };
 
@@ -34,10 +34,11 @@ std::vector<StreamPattern> stream_patterns();
 
 // What the kind-3 patterns read besides the weights, as small_m at M = 1:
 // one token row of chunks * 64 int8 values, and group-128 scales
-// [chunks / 2][tiles * 16] (fp32).
+// [chunks / 2][tiles * 16] (fp32); `work 5` writes one output per channel.
 struct StreamExtras {
   const int8_t* q = nullptr;
   const float* scales = nullptr;
+  float* out = nullptr;  // tiles * 16
 };
 
 // Reads tiles * chunks * 512 bytes from buf with pattern `p`. Bulk patterns
