@@ -5,6 +5,7 @@
 #include "cuda/common/mma.cuh"
 #include "micro/warp_chunks.cuh"
 #include "cuda/sm90/hopper_ptx.cuh"
+#include "micro/device_arch.h"
 
 namespace w4a8::bench {
 
@@ -305,10 +306,7 @@ cudaError_t launch_stream_read(const StreamPattern& p, const void* buf, int tile
     return cudaGetLastError();
   }
   if (p.kind == 2) {
-    int major = 0, dev = 0;
-    cudaGetDevice(&dev);
-    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
-    if (major != 9) return cudaErrorNotSupported;
+    if (!current_device_is_sm90()) return cudaErrorNotSupported;
   }
   e->kernel<<<static_cast<unsigned>(tiles), 32 * p.warps, e->dynamic_smem, stream>>>(static_cast<const uint4*>(buf),
                                                                                       chunks, sink);

@@ -4,6 +4,7 @@
 
 #include "cuda/common/mma.cuh"
 #include "cuda/sm90/gemm_w4a8_wgmma.cuh"
+#include "micro/device_arch.h"
 
 namespace w4a8::bench {
 
@@ -109,10 +110,7 @@ std::vector<WgmmaRateCase> wgmma_rate_cases() {
 }
 
 cudaError_t launch_wgmma_rate(const WgmmaRateCase& c, int blocks, int stages, unsigned* sink, cudaStream_t stream) {
-  int dev = 0, major = 0;
-  cudaGetDevice(&dev);
-  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
-  if (major != 9) return cudaErrorNotSupported;
+  if (!current_device_is_sm90()) return cudaErrorNotSupported;
   for (const auto& e : entries()) {
     if (e.c.name != c.name) continue;
     e.kernel<<<static_cast<unsigned>(blocks), 128 * c.consumers, 0, stream>>>(stages, sink);
