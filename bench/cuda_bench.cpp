@@ -357,14 +357,18 @@ int main(int argc, char** argv) {
   app.add_option("--groups", groups, "group sizes (-1: per channel)")->capture_default_str();
   app.add_option("--json", json_path, "write results as JSON");
   app.add_option("--rotate", rotate_l2_multiple, "weights rotate through this many L2 sizes")->capture_default_str();
-  app.add_flag("--op-path", op_path, "instead of the baselines: the op with device operands against the prepared layer");
+  auto* op_flag = app.add_flag("--op-path", op_path, "instead of the baselines: the op with device operands against the prepared layer");
   app.add_flag("--no-baselines", no_baselines, "w4a8 and the read floor only (for sweeps of forced kernels)");
   bool micro_stream = false, micro_wgmma = false;
-  app.add_flag("--micro-wgmma", micro_wgmma, "instead of the baselines: the int8 wgmma rate and its chain's costs (sm_90)");
-  app.add_flag("--micro-stream", micro_stream,
+  auto* wgmma_flag = app.add_flag("--micro-wgmma", micro_wgmma, "instead of the baselines: the int8 wgmma rate and its chain's costs (sm_90)");
+  auto* stream_flag = app.add_flag("--micro-stream", micro_stream,
                "instead of the baselines: the weight-stream read patterns of bench/micro on --shapes");
-  app.add_flag("--extensions", extensions,
+  auto* ext_flag = app.add_flag("--extensions", extensions,
                "instead of the baselines: each extension's time over the seed's scheme (first group of --groups)");
+  // One mode a run: each is its own table and JSON.
+  op_flag->excludes(wgmma_flag)->excludes(stream_flag)->excludes(ext_flag);
+  wgmma_flag->excludes(stream_flag)->excludes(ext_flag);
+  stream_flag->excludes(ext_flag);
   CLI11_PARSE(app, argc, argv);
   try {
     cudaDeviceProp prop{};
@@ -376,23 +380,17 @@ int main(int argc, char** argv) {
     fmt::print("device: {} ({} SMs, L2 {:.0f} MiB); copy bandwidth {:.0f} GB/s (read+write)\n", prop.name,
                prop.multiProcessorCount, prop.l2CacheSize / 1048576.0, bw / 1e9);
     nlohmann::json out = {{"device", prop.name}, {"copy_gb_per_s", bw / 1e9}, {"results", nlohmann::json::array()}};
-    if (micro_wgmma) {
-      run_wgmma_rates(prop.multiProcessorCount, s, out);
-      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
-      return 0;
-    }
-    if (micro_stream) {
-      run_stream_patterns(shapes, rotate_bytes, s, out);
-      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
-      return 0;
-    }
-    if (op_path) {
-      run_op_path(shapes, parse_ints(ms), s, out);
-      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
-      return 0;
-    }
-    if (extensions) {
-      run_extension_costs(shapes, parse_ints(ms), parse_ints(groups).front(), rotate_bytes, s, out);
+    // The modes that replace the baseline comparison: one runs, its JSON is written.
+    if (micro_wgmma || micro_stream || op_path || extensions) {
+      if (micro_wgmma) {
+        run_wgmma_rates(prop.multiProcessorCount, s, out);
+      } else if (micro_stream) {
+        run_stream_patterns(shapes, rotate_bytes, s, out);
+      } else if (op_path) {
+        run_op_path(shapes, parse_ints(ms), s, out);
+      } else {
+        run_extension_costs(shapes, parse_ints(ms), parse_ints(groups).front(), rotate_bytes, s, out);
+      }
       if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
       return 0;
     }
