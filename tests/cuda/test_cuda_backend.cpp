@@ -198,7 +198,8 @@ TEST(CudaGemm, IntegerPartBitExactAgainstReference) {
                    {33, 136, 512, 64, true, true}, {64, 256, 1024, 128, false, false}, {255, 72, 4096, 128, true, false},
                    {300, 520, 384, 128, false, true}, {8, 4096, 4096, 128, false, false},
                    {1100, 4096, 256, 128, true, false} /* enough blocks for the 128x128 tile */,
-                   {40, 200, 2048, -1, true, false} /* per channel, K long enough to split */}) {
+                   {40, 200, 2048, -1, true, false} /* per channel, K long enough to split */,
+                   {1, 24, 200, -1, false, false}, {17, 40, 4104, -1, true, false} /* per channel, K not a multiple of 32 */}) {
     const int64_t g = sh.g == -1 ? sh.k : sh.g, groups = sh.k / g;
     auto a = test::random_int8(sh.m * sh.k, rng);
     auto w = test::random_int4(sh.n * sh.k, rng);

@@ -259,7 +259,8 @@ Outcome run_case(const std::string& backend, Device dev, const Case& c, uint64_t
 }
 
 std::vector<Case> sweep(bool quick) {
-  std::vector<std::pair<int64_t, int64_t>> shapes = {{8, 32}, {24, 64}, {40, 256}};
+  // {24, 200}: per channel only, K a multiple of 8 but not of 32.
+  std::vector<std::pair<int64_t, int64_t>> shapes = {{8, 32}, {24, 64}, {40, 256}, {24, 200}};
   std::vector<int64_t> ms = {1, 3, 17};
   if (!quick) {
     shapes.insert(shapes.end(), {{64, 512}, {136, 1024}, {256, 4096}});
@@ -279,6 +280,7 @@ std::vector<Case> sweep(bool quick) {
     for (auto [n, k] : shapes)
       for (int64_t m : {int64_t{1}, int64_t{17}})
         for (int64_t group : {k >= 64 ? int64_t{64} : int64_t{32}, int64_t{-1}}) {
+          if (group != -1 && k % group != 0) continue;
           if (v.g_idx && group == -1) continue;  // act-order needs groups
           cases.push_back({v, m, n, k, group, m == 1 ? DType::f16 : DType::bf16});
         }

@@ -26,6 +26,7 @@
 #include "cuda/common/cluster.cuh"
 #include "cuda/common/decode_plan.h"
 #include "cuda/common/epilogue.cuh"
+#include "cuda/common/group_cursor.h"
 #include "cuda/common/mma.cuh"
 
 namespace w4a8::cuda {
@@ -186,7 +187,6 @@ __global__ void __launch_bounds__(32 * kDecodeWarps, 1) gemm_w4a8_decode(const D
   const int chunks = p.k_pad / 64;
   const int c_begin = min(chunks, rank * d.slice_chunks), c_last = min(chunks, c_begin + d.slice_chunks);
   const int c_end = live ? c_last : c_begin;
-  const int steps_real = (p.groups * p.group_size) / 32;  // k32 steps holding real inputs
 
   // Phase 0: the weight ring (per lane, as in gemm_w4a8_small_m: a lane reads
   // back only its own slots, so no barrier, only wait_group) and the scales.
@@ -209,7 +209,8 @@ __global__ void __launch_bounds__(32 * kDecodeWarps, 1) gemm_w4a8_decode(const D
       c_hi = zero_point_bytes(weight_zero_point(p, group, ch_hi));
     }
   };
-  load_group((c_begin * 64) / p.group_size);
+  GroupCursor gc(c_begin * 2, p.group_size, p.groups);  // the group of each k32 step
+  load_group(gc.group);
 
   // Phases 1-2: the tokens of the slice, after the previous kernel is done.
   wait_for_producer();
@@ -230,8 +231,7 @@ __global__ void __launch_bounds__(32 * kDecodeWarps, 1) gemm_w4a8_decode(const D
   // Phase 3.
   int32_t acc[kTilesM][4] = {};
   float facc[kTilesM][4] = {};
-  auto promote = [&](int step, bool group_end) {
-    const int group = (step * 32) / p.group_size;
+  auto promote = [&](int group, bool group_end) {
     if (group >= p.groups) return;  // K padding: nothing accumulated
 #pragma unroll
     for (int i = 0; i < kTilesM; ++i) {
@@ -247,7 +247,6 @@ __global__ void __launch_bounds__(32 * kDecodeWarps, 1) gemm_w4a8_decode(const D
   auto compute_chunk = [&](const uint4& wv, int chunk) {
 #pragma unroll
     for (int s = 0; s < 2; ++s) {
-      const int step = chunk * 2 + s;
       uint32_t a[4];
       if constexpr (kZp) {
         unpack_a_fragment_zp(wv, s, c_lo, c_hi, a);
@@ -261,8 +260,9 @@ __global__ void __launch_bounds__(32 * kDecodeWarps, 1) gemm_w4a8_decode(const D
         const uint32_t b[2] = {bv.x, bv.y};
         mma_s8_16832(acc[i], a, b);
       }
-      const bool group_end = ((step + 1) * 32) % p.group_size == 0 || step + 1 == steps_real;
-      if (group_end || (s == 1 && chunk + 1 == c_end)) promote(step, group_end);
+      const bool group_end = gc.ends_group();
+      if (group_end || (s == 1 && chunk + 1 == c_end)) promote(gc.group, group_end);
+      gc.advance();
     }
   };
   // Chunk cc sits in slot (cc - c_begin) % kDecodeStages; after reading it the

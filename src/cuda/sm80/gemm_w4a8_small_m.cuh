@@ -10,6 +10,7 @@
 #pragma once
 
 #include "cuda/common/epilogue.cuh"
+#include "cuda/common/group_cursor.h"
 #include "cuda/common/mma.cuh"
 
 namespace w4a8::cuda {
@@ -24,7 +25,6 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
   const int chunks = p.k_pad / 64;
   const int per_warp = (chunks + kSplitK - 1) / kSplitK;
   const int c_begin = warp * per_warp, c_end = min(chunks, c_begin + per_warp);
-  const int steps_real = (p.groups * p.group_size) / 32;  // k32 steps holding real inputs
   const bool has_zp = p.w_zp != nullptr;
 
   const uint4* w = static_cast<const uint4*>(p.w) + static_cast<int64_t>(tile) * chunks * 32 + lane;
@@ -49,12 +49,11 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
   const int ch_lo = tile * 16 + gid, ch_hi = ch_lo + 8;
 
   // What a promotion needs is loaded one group ahead, so it never waits on memory.
-  int loaded_group = -1;
+  GroupCursor gc(c_begin * 2, p.group_size, p.groups);  // the group of each k32 step
   float s_lo = 0.0f, s_hi = 0.0f;
   int z_lo = 0, z_hi = 0;
   int32_t gs[kTilesM][2] = {};
   auto load_group = [&](int group) {
-    loaded_group = group;
     if (group >= p.groups) return;
     s_lo = p.w_scale[group * p.n_pad + ch_lo];
     s_hi = p.w_scale[group * p.n_pad + ch_hi];
@@ -69,14 +68,12 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
         gs[t][c] = tok < p.m ? p.gsum[static_cast<int64_t>(tok) * p.groups + group] : 0;
       }
   };
-  load_group((c_begin * 64) / p.group_size);
+  load_group(gc.group);
 
   // A slice that ends mid-group promotes its piece without the zero-point
   // term; the warp that ends the group subtracts it, exactly once.
-  auto promote = [&](int step, bool group_end) {
-    const int group = (step * 32) / p.group_size;
+  auto promote = [&](int group, bool group_end) {
     if (group >= p.groups) return;  // K padding: nothing accumulated
-    if (group != loaded_group) load_group(group);  // only when a slice starts mid-way
 #pragma unroll
     for (int t = 0; t < kTilesM; ++t) {
       if (has_zp && group_end) {
@@ -115,7 +112,6 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
   auto compute_chunk = [&](const uint4& wv, int chunk, const uint2 (&bf)[2][kTilesM]) {
 #pragma unroll
     for (int s = 0; s < 2; ++s) {
-      const int step = chunk * 2 + s;
       uint32_t a[4];
       unpack_a_fragment(wv, s, a);
 #pragma unroll
@@ -123,32 +119,34 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
         const uint32_t b[2] = {bf[s][t].x, bf[s][t].y};
         mma_s8_16832(acc[t], a, b);
       }
-      const bool group_end = ((step + 1) * 32) % p.group_size == 0 || step + 1 == steps_real;
-      if (group_end || (s == 1 && chunk + 1 == c_end)) promote(step, group_end);
+      const bool group_end = gc.ends_group();
+      if (group_end || (s == 1 && chunk + 1 == c_end)) promote(gc.group, group_end);
+      gc.advance();
     }
   };
 
-  // Main loop: chunk cc sits in slot (cc - c_begin) % kStages. After reading
-  // it, the slot read one iteration earlier is refilled (kStages - 1 chunks
-  // stay in flight), so a read never races its own refill.
+  // Main loop: chunk cc sits in slot (cc - c_begin) % kStages, tracked by a
+  // counter (no division). After reading it, the slot read one iteration
+  // earlier - at the first chunk, the one the prologue left empty - takes
+  // chunk cc + kStages - 1, so kStages - 1 chunks stay in flight and a read
+  // never races its own refill.
   uint2 bring[2][2][kPrefetchB ? kTilesM : 1];
   if constexpr (kPrefetchB) {
     load_b(c_begin, bring[0]);
     load_b(c_begin + 1, bring[1]);
   }
+  int slot = 0;
   for (int c = c_begin; c < c_end; c += 2) {
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       const int cc = c + i;
       if (cc >= c_end) break;
       cp_async_wait<kStages - 2>();
-      const int slot = (cc - c_begin) % kStages;
       const uint4 cur = ring[slot * 32];
-      const int refill = cc - 1 + kStages;  // the chunk for the previous slot
-      if (cc > c_begin && refill < c_end) cp_async_16(ring + ((slot + kStages - 1) % kStages) * 32, w + refill * 32, 16);
-      if (cc == c_begin && kStages - 1 < c_end - c_begin)
-        cp_async_16(ring + (kStages - 1) * 32, w + (c_begin + kStages - 1) * 32, 16);
+      const int refill = cc + kStages - 1;
+      if (refill < c_end) cp_async_16(ring + (slot == 0 ? kStages - 1 : slot - 1) * 32, w + refill * 32, 16);
       cp_async_commit();
+      slot = slot + 1 == kStages ? 0 : slot + 1;
       if constexpr (kPrefetchB) {
         compute_chunk(cur, cc, bring[i]);
         load_b(cc + 2, bring[i]);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "cuda/common/epilogue.cuh"
+#include "cuda/common/group_cursor.h"
 #include "cuda/common/mma.cuh"
 
 namespace w4a8::cuda {
@@ -43,7 +44,7 @@ __global__ void __launch_bounds__(32 * kWarpsN * kWarpsM, kMinBlocks) gemm_w4a8_
   const int m0 = blockIdx.y * C::kBlockM;
   const int chunks = p.k_pad / 64;
   const int tiles_total = p.n_pad / 16;
-  const int steps_real = (p.groups * p.group_size) / 32;
+  GroupCursor gc(0, p.group_size, p.groups);  // the group of each k32 step
   const bool has_zp = p.w_zp != nullptr;
 
   wait_for_producer();  // every stage reads q
@@ -105,8 +106,7 @@ __global__ void __launch_bounds__(32 * kWarpsN * kWarpsM, kMinBlocks) gemm_w4a8_
   };
   load_group(0);
 
-  auto promote = [&](int step) {
-    const int group = (step * 32) / p.group_size;
+  auto promote = [&](int group) {
     if (group >= p.groups) return;
 #pragma unroll
     for (int i = 0; i < kTilesN; ++i) {
@@ -157,8 +157,8 @@ __global__ void __launch_bounds__(32 * kWarpsN * kWarpsM, kMinBlocks) gemm_w4a8_
 #pragma unroll
         for (int j = 0; j < kTilesM; ++j) mma_s8_16832(acc[i][j], a, b[j]);
       }
-      const int step = chunk * 2 + ks;
-      if (((step + 1) * 32) % p.group_size == 0 || step + 1 == steps_real) promote(step);
+      if (gc.ends_group()) promote(gc.group);
+      gc.advance();
     }
   }
   cp_async_wait<0>();
