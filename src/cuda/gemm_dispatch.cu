@@ -8,8 +8,10 @@
 #include "cuda/common/decode_plan.h"
 #include "cuda/common/launch.cuh"
 #include "cuda/common/split_k.h"
+#include "cuda/common/walk_grid.h"
 #include "cuda/common/wgmma_tile.h"
 #include "cuda/sm80/gemm_w4a8_decode.cuh"
+#include "cuda/sm80/gemm_w4a8_gemv.cuh"
 #include "cuda/sm80/gemm_w4a8_small_m.cuh"
 #include "cuda/sm80/gemm_w4a8_tiled.cuh"
 #include "cuda/sm90/gemm_w4a8_sm90.cuh"
@@ -20,8 +22,9 @@ namespace {
 
 // wgmma_64x2: the 64-token tile's variant of which two blocks share an SM;
 // wgmma_128x3: the 128-token tile with three consumer warpgroups (per channel);
-// decode: the one-kernel decode path (quantizes the tokens itself in forward).
-enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128, wgmma_128x3, decode };
+// decode: the one-kernel decode path (quantizes the tokens itself in forward);
+// gemv: the lean weight stream for up to 8 tokens (sm80/gemm_w4a8_gemv.cuh).
+enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128, wgmma_128x3, decode, gemv };
 
 bool is_wgmma(Kernel k) {
   return k == Kernel::wgmma_64 || k == Kernel::wgmma_64x2 || k == Kernel::wgmma_128 || k == Kernel::wgmma_128x3;
@@ -45,6 +48,11 @@ using Small = TiledConfig<4, 2, 2, 4>;  // 128 x 64, 8 warps of 32 x 32, two blo
 int g_sms = 132;
 int g_forced = -1;       // a Kernel, or -1
 int g_small_config = -1;  // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 (split-K warps x ring depth), or -1
+// Pairs of chunks the gemv kernel keeps in flight per warp (W4A8_CUDA_GEMV_PAIRS=2|4).
+// H100, 2026-12-07, group 128, us (2 vs 4): M = 1 28672x4096 23.4 vs 24.1,
+// 8192x28672 50.8 vs 51.6, 4096x4096 6.6 vs 6.6, 10240x8192 18.8 vs 18.0;
+// M = 8 25.2 vs 26.6, 53.2 vs 54.3, 7.5 vs 8.1, 20.1 vs 19.9.
+int g_gemv_pairs = 4;
 bool g_pdl = false;  // programmatic dependent launch (sm_90+)
 bool g_wgmma = false;  // the sm_90a kernel runs here
 int g_forced_splits = 0;  // W4A8_CUDA_SPLITK=N: the 64-token wgmma tile's K splits (1: none), or 0: chosen
@@ -92,6 +100,7 @@ Kernel fit(Kernel k, const GemmParams& p) {
   if (k == Kernel::wgmma_128x3 && p.groups != 1) return Kernel::wgmma_128;  // per channel only
   if (k == Kernel::small_m && p.m > kSmallMMaxTokens) return Kernel::tiled_128x64;
   if (k == Kernel::decode && decode_plan(p).cluster == 0) return fit(Kernel::small_m, p);
+  if (k == Kernel::gemv && !gemv_supports(p)) return fit(Kernel::small_m, p);
   return k;
 }
 
@@ -142,6 +151,27 @@ void launch_small(const GemmParams& p, cudaStream_t stream) {
     case 2: launch(gemm_w4a8_small_m<kTilesM, 8, 4>, grid, dim3(32 * 8), 0, stream, p); break;
     default: launch(gemm_w4a8_small_m<kTilesM, 8, 8>, grid, dim3(32 * 8), 0, stream, p); break;
   }
+}
+
+// The lean stream on a grid of whole waves (common/walk_grid.h), the blocks an
+// SM holds asked once per variant.
+template <bool kZp, int kPairs>
+void launch_gemv_variant(const GemmParams& p, cudaStream_t stream) {
+  const auto kernel = gemm_w4a8_gemv<kZp, kPairs>;
+  static const int per_sm = [&] {
+    int n = 0;
+    return cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, 32 * kGemvWarps, 0) == cudaSuccess ? n : 0;
+  }();
+  const dim3 grid(static_cast<unsigned>(walk_grid(p.n_pad / 16, static_cast<long>(per_sm) * g_sms)));
+  launch(kernel, grid, dim3(32 * kGemvWarps), 0, stream, p);
+}
+
+template <bool kZp>
+void launch_gemv(const GemmParams& p, cudaStream_t stream) {
+  if (g_gemv_pairs == 2)
+    launch_gemv_variant<kZp, 2>(p, stream);
+  else
+    launch_gemv_variant<kZp, 4>(p, stream);
 }
 
 #define W4A8_DECODE_VARIANTS(X) X(1, false) X(2, false) X(4, false) X(1, true) X(2, true) X(4, true)
@@ -203,6 +233,7 @@ cudaError_t configure_gemm_kernels() {
     if (!std::strcmp(f, "4x16")) g_small_config = 1;
     if (!std::strcmp(f, "8x4")) g_small_config = 2;
   }
+  if (const char* f = std::getenv("W4A8_CUDA_GEMV_PAIRS")) g_gemv_pairs = std::atoi(f) == 2 ? 2 : 4;
   if (const char* f = std::getenv("W4A8_CUDA_SPLITK")) g_forced_splits = std::max(0, std::atoi(f));
   if (const char* f = std::getenv("W4A8_CUDA_GEMM")) {
     if (!std::strcmp(f, "small_m")) g_forced = static_cast<int>(Kernel::small_m);
@@ -213,6 +244,7 @@ cudaError_t configure_gemm_kernels() {
     if (!std::strcmp(f, "wgmma_128")) g_forced = static_cast<int>(Kernel::wgmma_128);
     if (!std::strcmp(f, "wgmma_128x3")) g_forced = static_cast<int>(Kernel::wgmma_128x3);
     if (!std::strcmp(f, "decode")) g_forced = static_cast<int>(Kernel::decode);
+    if (!std::strcmp(f, "gemv")) g_forced = static_cast<int>(Kernel::gemv);
   }
   return e;
 }
@@ -235,6 +267,7 @@ std::string gemm_kernel_name(const GemmParams& p) {
       const int c = decode_plan(p).cluster;
       return c > 1 ? "decode/c" + std::to_string(c) : "decode";
     }
+    case Kernel::gemv: return "gemv";
   }
   return "?";
 }
@@ -263,6 +296,12 @@ cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
     case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, 1, 2, g_pdl, stream);
     case Kernel::wgmma_128x3: return launch_gemm_w4a8_wgmma(p, 128, 1, 3, g_pdl, stream);
     case Kernel::decode: return launch_decode(p, TokenInput{}, stream);
+    case Kernel::gemv:
+      if (p.w_zp)
+        launch_gemv<true>(p, stream);
+      else
+        launch_gemv<false>(p, stream);
+      break;
     case Kernel::small_m:
       switch ((p.m + 7) / 8) {
         case 1: launch_small<1>(p, stream); break;

@@ -199,7 +199,11 @@ TEST(CudaGemm, IntegerPartBitExactAgainstReference) {
                    {300, 520, 384, 128, false, true}, {8, 4096, 4096, 128, false, false},
                    {1100, 4096, 256, 128, true, false} /* enough blocks for the 128x128 tile */,
                    {40, 200, 2048, -1, true, false} /* per channel, K long enough to split */,
-                   {1, 24, 200, -1, false, false}, {17, 40, 4104, -1, true, false} /* per channel, K not a multiple of 32 */}) {
+                   {1, 24, 200, -1, false, false}, {17, 40, 4104, -1, true, false} /* per channel, K not a multiple of 32 */,
+                   // Up to 8 tokens (the gemv kernel when forced): per channel with zero points split over the
+                   // warps, groups of 256 (two pairs a promotion), fewer groups than warps, odd M.
+                   {3, 40, 2048, -1, true, false}, {5, 24, 1024, 256, true, false}, {7, 72, 640, 128, true, true},
+                   {2, 16, 128, 128, false, false}}) {
     const int64_t g = sh.g == -1 ? sh.k : sh.g, groups = sh.k / g;
     auto a = test::random_int8(sh.m * sh.k, rng);
     auto w = test::random_int4(sh.n * sh.k, rng);

@@ -40,6 +40,19 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
+// An L2 policy that evicts its lines first, for the weights: read once per
+// call, they should not push out what is read again (scales, tokens).
+__device__ __forceinline__ uint64_t l2_evict_first_policy() {
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+// cp.async of 16 bytes under an L2 policy.
+__device__ __forceinline__ void cp_async_16_hint(void* smem, const void* gmem, uint64_t policy) {
+  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "l"(policy));
+}
+
 // Programmatic dependent launch (sm_90): the producer lets its dependent grid
 // start early; the dependent waits for the producer's completion (and its
 // memory) only where it first reads the producer's output. No-ops elsewhere.

@@ -1,0 +1,165 @@
+// Decode W4A8 GEMM for up to 8 tokens (one n8 token tile): the weight stream
+// with as few instructions per byte as the mma.sync path allows.
+//
+// small_m (gemm_w4a8_small_m.cuh) streams the same layout for 1..64 tokens,
+// but its loop carries every case: zero points and group ends tested at each
+// k32 step, 64-bit addresses recomputed per chunk, token loads bounds-checked
+// per chunk. Its sm_90a loop is ~600 instructions for 4 MMAs, and at 32 warps
+// an SM the schedulers then issue about as fast as HBM delivers - each piece
+// of work added to the read pattern cost time (docs/experiments/
+// 2026-12-07-decode-loop-instructions.md). This kernel keeps only the work:
+// - a ring slot holds a pair of chunks (128 inputs, 32 bytes a lane), and the
+//   loop is two-level, groups outside, pairs inside, so a group end is a loop
+//   end, not a test per step; a warp's K slice is whole groups;
+// - every address is a pointer bumped by a constant;
+// - token rows past M read the last real row (no predicates; their sums are
+//   never stored);
+// - zero points are a template parameter.
+// Preconditions (gemv_supports): m <= 8, k_pad a multiple of 128, and either
+// one group (per channel) or groups of a multiple of 128.
+//
+// Phases as in small_m: fetch (cp.async, evict-first) -> dequantize (16 * w
+// per byte) -> multiply (m16n8k32, tokens on n) -> promote per group (scale;
+// zero points: minus 16 * zp * sum q first) -> reduce the kGemvWarps K slices
+// in shared memory -> write back. Blocks walk tiles on a grid of whole waves.
+#pragma once
+
+#include "cuda/common/epilogue.cuh"
+#include "cuda/common/mma.cuh"
+
+namespace w4a8::cuda {
+
+inline constexpr int kGemvWarps = 8;     // K slices of a tile, one per warp
+inline constexpr int kGemvMaxTokens = 8;
+
+// Whether the kernel takes p (plain host code; the dispatch falls back to small_m).
+inline bool gemv_supports(const GemmParams& p) {
+  return p.m >= 1 && p.m <= kGemvMaxTokens && p.k_pad % 128 == 0 &&
+         (p.groups == 1 || (p.group_size % 128 == 0 && p.groups * p.group_size == p.k_pad));
+}
+
+// kPairs: pairs of chunks in flight per warp (1 KiB each).
+template <bool kZp, int kPairs>
+__global__ void __launch_bounds__(32 * kGemvWarps, 4) gemm_w4a8_gemv(const GemmParams p) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int gid = lane / 4, tig = lane % 4;
+  const int tiles = p.n_pad / 16;
+  const int pairs = p.k_pad / 128;
+  // The promotion period in pairs: a group, or (per channel) the whole slice.
+  // A warp's slice is whole periods: [p_begin, p_end) pairs.
+  const bool per_channel = p.groups == 1;
+  const int units = per_channel ? pairs : p.groups;  // what the warps split
+  const int per_warp = (units + kGemvWarps - 1) / kGemvWarps;
+  const int u_begin = min(units, warp * per_warp), u_end = min(units, u_begin + per_warp);
+  const int period = per_channel ? 1 : p.group_size / 128;
+  const int p_begin = u_begin * period, len = (u_end - u_begin) * period;  // pairs; 0 for idle warps
+  const int steps = per_channel ? 1 : u_end - u_begin;                      // promotions per tile
+  const int per_step = per_channel ? len : period;                          // pairs per promotion
+
+  constexpr int kStages = kPairs + 1;
+  constexpr int kRingBytes = kGemvWarps * kStages * 1024;
+  constexpr int kPartialBytes = kGemvWarps * 32 * 4 * 4;
+  __shared__ __align__(16) uint8_t smem[kRingBytes + kPartialBytes];
+  uint4* ring = reinterpret_cast<uint4*>(smem) + warp * kStages * 64 + lane;  // slot i: ring[i * 64 (+ 32)]
+  auto partial = reinterpret_cast<float(*)[32][4]>(smem + kRingBytes);
+  const uint64_t evict_first = l2_evict_first_policy();
+
+  // The fetch cursor: a pointer into this warp's slice of tile f_tile; at the
+  // slice's end it jumps to the same slice of the block's next tile.
+  const int64_t tile_stride = static_cast<int64_t>(pairs) * 64;  // uint4 per tile and lane column
+  const int64_t walk = static_cast<int64_t>(gridDim.x) * tile_stride;
+  const uint4* f_ptr = static_cast<const uint4*>(p.w) + lane + blockIdx.x * tile_stride + p_begin * 64;
+  int f_left = len, f_tile = blockIdx.x;
+  auto fetch_next = [&](uint4* slot) {
+    if (len > 0 && f_tile < tiles) {
+      cp_async_16_hint(slot, f_ptr, evict_first);
+      cp_async_16_hint(slot + 32, f_ptr + 32, evict_first);
+    }
+    f_ptr += 64;
+    if (--f_left == 0) f_left = len, f_tile += gridDim.x, f_ptr += walk - static_cast<int64_t>(len) * 64;
+  };
+#pragma unroll
+  for (int i = 0; i < kStages - 1; ++i) {
+    fetch_next(ring + i * 64);
+    cp_async_commit();
+  }
+  wait_for_producer();  // q and its group sums come from the quantizer
+
+  // This lane's token row (rows past M repeat the last: read, never stored)
+  // and the 8 bytes of each k32 step it feeds the MMA (col-major B fragment).
+  const int8_t* q_row = p.q + static_cast<int64_t>(min(gid, p.m - 1)) * p.ldq + tig * 8;
+  int slot = 0;
+  for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+    const int ch_lo = tile * 16 + gid;
+    const float* s_ptr = p.w_scale + static_cast<int64_t>(u_begin * !per_channel) * p.n_pad + ch_lo;
+    const uint8_t* z_ptr = kZp ? p.w_zp + static_cast<int64_t>(u_begin * !per_channel) * p.n_pad + ch_lo : nullptr;
+    const int32_t* gs_ptr = p.gsum + u_begin * !per_channel;
+    const int tok0 = min(tig * 2, p.m - 1), tok1 = min(tig * 2 + 1, p.m - 1);
+    const int8_t* q_ptr = q_row + p_begin * 128;
+    float facc[4] = {};
+    for (int step = 0; step < steps; ++step) {
+      const float s_lo = s_ptr[0], s_hi = s_ptr[8];
+      int z_lo = 0, z_hi = 0, g0 = 0, g1 = 0;
+      if constexpr (kZp) {
+        z_lo = 16 * (static_cast<int>(z_ptr[0]) - 8);
+        z_hi = 16 * (static_cast<int>(z_ptr[8]) - 8);
+        g0 = gs_ptr[static_cast<int64_t>(tok0) * p.groups];
+        g1 = gs_ptr[static_cast<int64_t>(tok1) * p.groups];
+      }
+      int32_t acc[4] = {};
+      for (int i = 0; i < per_step; ++i) {
+        uint2 b[4];
+#pragma unroll
+        for (int s = 0; s < 4; ++s) b[s] = __ldg(reinterpret_cast<const uint2*>(q_ptr + s * 32));
+        q_ptr += 128;
+        cp_async_wait<kStages - 2>();
+        const uint4 w0 = ring[slot * 64], w1 = ring[slot * 64 + 32];
+        fetch_next(ring + (slot == 0 ? kStages - 1 : slot - 1) * 64);
+        cp_async_commit();
+        slot = slot + 1 == kStages ? 0 : slot + 1;
+#pragma unroll
+        for (int s = 0; s < 4; ++s) {
+          uint32_t a[4];
+          unpack_a_fragment(s < 2 ? w0 : w1, s % 2, a);
+          const uint32_t bb[2] = {b[s].x, b[s].y};
+          mma_s8_16832(acc, a, bb);
+        }
+      }
+      if constexpr (kZp) {  // per channel, the warps split one group: warp 0 alone subtracts its term
+        if (per_channel && warp != 0) z_lo = z_hi = 0;
+        acc[0] -= z_lo * g0;
+        acc[1] -= z_lo * g1;
+        acc[2] -= z_hi * g0;
+        acc[3] -= z_hi * g1;
+      }
+      facc[0] += s_lo * static_cast<float>(acc[0]);
+      facc[1] += s_lo * static_cast<float>(acc[1]);
+      facc[2] += s_hi * static_cast<float>(acc[2]);
+      facc[3] += s_hi * static_cast<float>(acc[3]);
+      s_ptr += p.n_pad;
+      if constexpr (kZp) z_ptr += p.n_pad, gs_ptr += 1;
+    }
+
+    // Reduce the K slices: [warp][lane][reg] in shared memory.
+#pragma unroll
+    for (int r = 0; r < 4; ++r) partial[warp][lane][r] = facc[r];
+    __syncthreads();
+    // Write back: thread -> (channel, token) of the 16 x 8 tile.
+    for (int idx = threadIdx.x; idx < 16 * 8; idx += blockDim.x) {
+      const int r16 = idx % 16, tok = idx / 16;
+      const int ch = tile * 16 + r16;
+      if (tok >= p.m || ch >= p.n) continue;
+      // Fragment position of (r16, tok): c0/c1 rows gid, c2/c3 rows gid+8; columns tig*2 + {0,1}.
+      const int src_lane = (r16 % 8) * 4 + tok / 2;
+      const int reg = (r16 < 8 ? 0 : 2) + tok % 2;
+      float v = 0.0f;
+#pragma unroll
+      for (int w2 = 0; w2 < kGemvWarps; ++w2) v += partial[w2][src_lane][reg];
+      store_output(p, tok, ch, finish_output(p, tok, ch, v * kUnpackScale, p.bias ? p.bias[ch] : 0.0f));
+    }
+    __syncthreads();  // the partial sums are read before the next tile writes them
+  }
+  cp_async_wait<0>();
+}
+
+}  // namespace w4a8::cuda
