@@ -14,15 +14,17 @@ namespace w4a8::cuda {
 // Once per process, before the first launch: raises the tiled kernels'
 // shared-memory limits and reads the SM count the dispatch uses (not stream
 // operations, so they stay out of forward and out of any graph capture).
-// W4A8_CUDA_GEMM=small_m|tiled_128x128|tiled_128x64|wgmma_64|wgmma_64x2|wgmma_128|wgmma_128x3|decode
+// W4A8_CUDA_GEMM=gemv|small_m|tiled_128x128|tiled_128x64|wgmma_64|wgmma_64x2|wgmma_128|wgmma_128x3|decode
 // forces one kernel (for benchmarks and tests; where it cannot take the call -
-// small_m past M = 64, wgmma off Hopper or on other shapes, decode past M = 32
-// - a tiled kernel or small_m runs; wgmma_128x3 on grouped weights runs
-// wgmma_128), W4A8_CUDA_DECODE_CLUSTER=N the decode kernel's K split (blocks
+// gemv past M = 8 or off its shapes (gemv_supports), small_m past M = 64,
+// wgmma off Hopper or on other shapes, decode past M = 32 - small_m or a
+// tiled kernel runs; wgmma_128x3 on grouped weights runs wgmma_128),
+// W4A8_CUDA_DECODE_CLUSTER=N the decode kernel's K split (blocks
 // per cluster), W4A8_CUDA_DECODE_BLOCKS_PER_SM=B the blocks per SM its plan
 // aims for (2), W4A8_CUDA_DECODE_MAX_M=M the largest M the default dispatch
-// gives the decode kernel (default: one token at K >= 8192, where it was
-// measured to win; gemm_dispatch.cu), and
+// gives the decode kernel (default: one token at K >= 8192 where gemv cannot
+// run; gemm_dispatch.cu), W4A8_CUDA_GEMV_PAIRS=2|4 the gemv kernel's pairs of
+// chunks in flight per warp (4),
 // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 the streaming kernel's split-K warps x ring depth,
 // W4A8_CUDA_SPLITK=N the 64-token wgmma tile's K splits (1: none; capped by
 // the scratch and by K).
