@@ -19,6 +19,17 @@ __device__ __forceinline__ void mma_s8_16832(int32_t (&d)[4], const uint32_t (&a
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+// Where element (row r16, column col) of an m16n8 accumulator tile sits: in
+// lane (r16 % 8) * 4 + col / 2, register (r16 < 8 ? 0 : 2) + col % 2 (c0/c1
+// hold rows gid, c2/c3 rows gid + 8; columns tig * 2 + {0, 1}). The kernels'
+// write-backs read their partial sums from shared memory by this.
+struct AccumulatorSlot {
+  int lane, reg;
+};
+__device__ __forceinline__ AccumulatorSlot accumulator_slot(int r16, int col) {
+  return {(r16 % 8) * 4 + col / 2, (r16 < 8 ? 0 : 2) + col % 2};
+}
+
 // The A fragment of k32 step `step` (0/1) from a lane's 16 prepared bytes
 // (unpack.h: 16 * w per byte, or 8 * (w - zp) with zero points).
 __device__ __forceinline__ void unpack_a_fragment(const uint4& w, int step, uint32_t (&a)[4]) {

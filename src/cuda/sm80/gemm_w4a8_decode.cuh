@@ -312,11 +312,9 @@ __global__ void __launch_bounds__(32 * kDecodeWarps, 1) gemm_w4a8_decode(const D
     const int c128 = idx % kDecodeChannels, tok = idx / kDecodeChannels;
     const int ch = nblock * kDecodeChannels + c128;
     if (ch >= p.n) continue;
-    // Fragment position of (channel c128 % 16 of warp c128 / 16, tok): c0/c1
-    // rows gid, c2/c3 rows gid + 8; columns tig * 2 + {0, 1}.
-    const int r16 = c128 % 16, i = tok / 8, col = tok % 8;
-    const int src_lane = (r16 % 8) * 4 + col / 2, reg = (r16 < 8 ? 0 : 2) + col % 2;
-    const float* at = part + (((c128 / 16) * kTilesM + i) * 32 + src_lane) * 4 + reg;
+    // Channel c128 % 16 of warp c128 / 16's accumulator tile tok / 8.
+    const AccumulatorSlot slot = accumulator_slot(c128 % 16, tok % 8);
+    const float* at = part + (((c128 / 16) * kTilesM + tok / 8) * 32 + slot.lane) * 4 + slot.reg;
     float v = 0.0f;
     for (int r = 0; r < d.cluster; ++r) v += load_float_from_cluster_block(at, r);
     finish_and_store(tok, ch, v);

@@ -173,13 +173,11 @@ __global__ void __launch_bounds__(32 * kSplitK) gemm_w4a8_small_m(const GemmPara
     const int r16 = idx % 16, tok = idx / 16;
     const int ch = tile * 16 + r16;
     if (tok >= p.m || ch >= p.n) continue;
-    // Fragment position of (r16, tok): c0/c1 rows gid, c2/c3 rows gid+8; columns tig*2 + {0,1}.
-    const int t = tok / 8, col = tok % 8;
-    const int src_lane = (r16 % 8) * 4 + col / 2;
-    const int reg = (r16 < 8 ? 0 : 2) + col % 2;
+    const int t = tok / 8;
+    const AccumulatorSlot at = accumulator_slot(r16, tok % 8);
     float v = 0.0f;
 #pragma unroll
-    for (int w2 = 0; w2 < kSplitK; ++w2) v += partial[w2][t][src_lane][reg];
+    for (int w2 = 0; w2 < kSplitK; ++w2) v += partial[w2][t][at.lane][at.reg];
     store_output(p, tok, ch, finish_output(p, tok, ch, v * kUnpackScale, p.bias ? p.bias[ch] : 0.0f));
   }
 }
