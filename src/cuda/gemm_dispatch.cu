@@ -116,7 +116,7 @@ Kernel choose(const GemmParams& p) {
   // 8192x28672 51.6 vs 64.9 (decode/c8), 4096x4096 6.6 vs 8.2, 10240x8192
   // 18.0 vs 23.1 (decode/c4); M = 8 26.6 vs 32.4, 54.3 vs 64.4, 8.1 vs 8.7,
   // 19.9 vs 26.4 (small_m).
-  if (p.m <= kGemvMaxTokens && gemv_supports(p)) return Kernel::gemv;
+  if (gemv_supports(p)) return Kernel::gemv;
   if (g_decode_max_tokens < 0 && decode_wins(p) && decode_plan(p).cluster > 0) return Kernel::decode;
   if (g_wgmma && wgmma_supports(p)) {
     // Hopper: common/wgmma_tile.h holds the rules and their measurements.

@@ -55,6 +55,7 @@ __global__ void __launch_bounds__(32 * kGemvWarps, 4) gemm_w4a8_gemv(const GemmP
   const int p_begin = u_begin * period, len = (u_end - u_begin) * period;  // pairs; 0 for idle warps
   const int steps = per_channel ? 1 : u_end - u_begin;                      // promotions per tile
   const int per_step = per_channel ? len : period;                          // pairs per promotion
+  const int g_begin = per_channel ? 0 : u_begin;                            // the slice's first group
 
   constexpr int kStages = kPairs + 1;
   constexpr int kRingBytes = kGemvWarps * kStages * 1024;
@@ -91,9 +92,9 @@ __global__ void __launch_bounds__(32 * kGemvWarps, 4) gemm_w4a8_gemv(const GemmP
   int slot = 0;
   for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
     const int ch_lo = tile * 16 + gid;
-    const float* s_ptr = p.w_scale + static_cast<int64_t>(u_begin * !per_channel) * p.n_pad + ch_lo;
-    const uint8_t* z_ptr = kZp ? p.w_zp + static_cast<int64_t>(u_begin * !per_channel) * p.n_pad + ch_lo : nullptr;
-    const int32_t* gs_ptr = p.gsum + u_begin * !per_channel;
+    const float* s_ptr = p.w_scale + static_cast<int64_t>(g_begin) * p.n_pad + ch_lo;
+    const uint8_t* z_ptr = kZp ? p.w_zp + static_cast<int64_t>(g_begin) * p.n_pad + ch_lo : nullptr;
+    const int32_t* gs_ptr = p.gsum + g_begin;
     const int tok0 = min(tig * 2, p.m - 1), tok1 = min(tig * 2 + 1, p.m - 1);
     const int8_t* q_ptr = q_row + p_begin * 128;
     float facc[4] = {};
@@ -149,12 +150,10 @@ __global__ void __launch_bounds__(32 * kGemvWarps, 4) gemm_w4a8_gemv(const GemmP
       const int r16 = idx % 16, tok = idx / 16;
       const int ch = tile * 16 + r16;
       if (tok >= p.m || ch >= p.n) continue;
-      // Fragment position of (r16, tok): c0/c1 rows gid, c2/c3 rows gid+8; columns tig*2 + {0,1}.
-      const int src_lane = (r16 % 8) * 4 + tok / 2;
-      const int reg = (r16 < 8 ? 0 : 2) + tok % 2;
+      const AccumulatorSlot at = accumulator_slot(r16, tok);
       float v = 0.0f;
 #pragma unroll
-      for (int w2 = 0; w2 < kGemvWarps; ++w2) v += partial[w2][src_lane][reg];
+      for (int w2 = 0; w2 < kGemvWarps; ++w2) v += partial[w2][at.lane][at.reg];
       store_output(p, tok, ch, finish_output(p, tok, ch, v * kUnpackScale, p.bias ? p.bias[ch] : 0.0f));
     }
     __syncthreads();  // the partial sums are read before the next tile writes them
