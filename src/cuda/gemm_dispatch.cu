@@ -23,7 +23,8 @@ namespace {
 // wgmma_64x2: the 64-token tile's variant of which two blocks share an SM;
 // wgmma_128x3: the 128-token tile with three consumer warpgroups (per channel);
 // decode: the one-kernel decode path (quantizes the tokens itself in forward);
-// gemv: the lean weight stream for up to 8 tokens (sm80/gemm_w4a8_gemv.cuh).
+// gemv: the lean weight stream for up to 32 tokens (sm80/gemm_w4a8_gemv.cuh;
+// the dispatch gives it up to 8, 9-32 only when forced, until measured).
 enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128, wgmma_128x3, decode, gemv };
 
 bool is_wgmma(Kernel k) {
@@ -116,7 +117,7 @@ Kernel choose(const GemmParams& p) {
   // 8192x28672 51.6 vs 64.9 (decode/c8), 4096x4096 6.6 vs 8.2, 10240x8192
   // 18.0 vs 23.1 (decode/c4); M = 8 26.6 vs 32.4, 54.3 vs 64.4, 8.1 vs 8.7,
   // 19.9 vs 26.4 (small_m).
-  if (gemv_supports(p)) return Kernel::gemv;
+  if (p.m <= 8 && gemv_supports(p)) return Kernel::gemv;
   if (g_decode_max_tokens < 0 && decode_wins(p) && decode_plan(p).cluster > 0) return Kernel::decode;
   if (g_wgmma && wgmma_supports(p)) {
     // Hopper: common/wgmma_tile.h holds the rules and their measurements.
@@ -165,9 +166,9 @@ void launch_small(const GemmParams& p, cudaStream_t stream) {
 
 // The lean stream on a grid of whole waves (common/walk_grid.h), the blocks an
 // SM holds asked once per variant.
-template <bool kZp, int kPairs>
+template <int kTilesM, bool kZp, int kPairs>
 void launch_gemv_variant(const GemmParams& p, cudaStream_t stream) {
-  const auto kernel = gemm_w4a8_gemv<kZp, kPairs>;
+  const auto kernel = gemm_w4a8_gemv<kTilesM, kZp, kPairs>;
   static const int per_sm = [&] {
     int n = 0;
     return cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, 32 * kGemvWarps, 0) == cudaSuccess ? n : 0;
@@ -176,12 +177,27 @@ void launch_gemv_variant(const GemmParams& p, cudaStream_t stream) {
   launch(kernel, grid, dim3(32 * kGemvWarps), 0, stream, p);
 }
 
+template <int kTilesM, bool kZp>
+void launch_gemv_tiles(const GemmParams& p, cudaStream_t stream) {
+  // Four token tiles' partial sums leave room for two pairs in the 48 KiB of static shared memory.
+  if constexpr (kTilesM == 4) {
+    launch_gemv_variant<kTilesM, kZp, 2>(p, stream);
+  } else {
+    if (g_gemv_pairs == 2)
+      launch_gemv_variant<kTilesM, kZp, 2>(p, stream);
+    else
+      launch_gemv_variant<kTilesM, kZp, 4>(p, stream);
+  }
+}
+
 template <bool kZp>
 void launch_gemv(const GemmParams& p, cudaStream_t stream) {
-  if (g_gemv_pairs == 2)
-    launch_gemv_variant<kZp, 2>(p, stream);
+  if (p.m <= 8)
+    launch_gemv_tiles<1, kZp>(p, stream);
+  else if (p.m <= 16)
+    launch_gemv_tiles<2, kZp>(p, stream);
   else
-    launch_gemv_variant<kZp, 4>(p, stream);
+    launch_gemv_tiles<4, kZp>(p, stream);
 }
 
 #define W4A8_DECODE_VARIANTS(X) X(1, false) X(2, false) X(4, false) X(1, true) X(2, true) X(4, true)

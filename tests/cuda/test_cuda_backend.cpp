@@ -203,7 +203,9 @@ TEST(CudaGemm, IntegerPartBitExactAgainstReference) {
                    // Up to 8 tokens (the gemv kernel when forced): per channel with zero points split over the
                    // warps, groups of 256 (two pairs a promotion), fewer groups than warps, odd M.
                    {3, 40, 2048, -1, true, false}, {5, 24, 1024, 256, true, false}, {7, 72, 640, 128, true, true},
-                   {2, 16, 128, 128, false, false}}) {
+                   {2, 16, 128, 128, false, false},
+                   // 9-32 tokens (gemv's two and four token tiles when forced).
+                   {12, 40, 1024, 128, true, false}, {31, 24, 2048, -1, true, true}, {16, 72, 512, 256, false, false}}) {
     const int64_t g = sh.g == -1 ? sh.k : sh.g, groups = sh.k / g;
     auto a = test::random_int8(sh.m * sh.k, rng);
     auto w = test::random_int4(sh.n * sh.k, rng);
