@@ -401,7 +401,9 @@ int main(int argc, char** argv) {
     DeviceBuffer ws(ws_bytes);
 
     // The activation quantization kernel alone, as a fraction of copy bandwidth.
-    for (auto [m, k] : {std::pair<int, int>{4096, 4096}, {4096, 8192}, {4096, 14336}, {16384, 4096}}) {
+    // Decode rows too (one block per row: latency, not bandwidth).
+    for (auto [m, k] : {std::pair<int, int>{4096, 4096}, {4096, 8192}, {4096, 14336}, {16384, 4096}, {1, 4096},
+                        {1, 14336}, {1, 28672}, {8, 28672}, {32, 14336}}) {
       DeviceBuffer x(size_t(m) * k * 2), q(size_t(m) * k), sc(m * 4), gs(size_t(m) * (k / 128) * 4), flag(4);
       fill_random(x.p, size_t(m) * k, Baseline::fp16, 3);
       CHECK_CUDA(cudaMemset(flag.p, 0, 4));

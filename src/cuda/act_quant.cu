@@ -14,6 +14,7 @@ namespace w4a8::cuda {
 namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxGroupsInSmem = 2048;  // K / 32 for K up to 65536
+constexpr int kFewRows = 32;            // decode calls: rows held in up to 16 pieces
 
 __device__ __forceinline__ float block_max(float v, float* red) {
   for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
@@ -273,19 +274,27 @@ __global__ void __launch_bounds__(kThreads) int8_prep_kernel(const Int8PrepParam
 // K <= 16384 held in 8 pieces ran slower than streamed, 90.9 against 84.1 us
 // at 4096 x 14336, fewer blocks fitting an SM; at K = 4096, 26.4 against
 // 30.4: H200, docs/experiments/2026-12-02-h200-quantizer-registers-epilogues.md.)
+// A decode call's few rows (at most kFewRows, one block each, so blocks per
+// SM do not matter) are held in up to 16 pieces (K <= 32768): a lone block
+// streaming a long row twice is the whole latency the GEMM waits for.
 template <typename T>
 void launch_act_quant_as(const ActQuantParams& p, bool vec, int pieces, cudaStream_t stream) {
   const dim3 grid(p.m), block(kThreads);
+  const int most = p.m <= kFewRows ? 16 : 4;
   if (!vec) {
     act_quant_kernel<T, false><<<grid, block, 0, stream>>>(p);
-  } else if (pieces == 0 || pieces > 4) {
+  } else if (pieces == 0 || pieces > most) {
     act_quant_kernel<T, true><<<grid, block, 0, stream>>>(p);
   } else if (pieces == 1) {
     act_quant_kernel<T, true, 1><<<grid, block, 0, stream>>>(p);
   } else if (pieces == 2) {
     act_quant_kernel<T, true, 2><<<grid, block, 0, stream>>>(p);
-  } else {
+  } else if (pieces <= 4) {
     act_quant_kernel<T, true, 4><<<grid, block, 0, stream>>>(p);
+  } else if (pieces <= 8) {
+    act_quant_kernel<T, true, 8><<<grid, block, 0, stream>>>(p);
+  } else {
+    act_quant_kernel<T, true, 16><<<grid, block, 0, stream>>>(p);
   }
 }
 }  // namespace

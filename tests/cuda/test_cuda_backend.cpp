@@ -112,11 +112,15 @@ TEST(CudaActQuant, BitIdenticalToTheReference) {
   std::mt19937 rng(51);
   for (DType dt : {DType::f16, DType::bf16, DType::f32})
     // K <= 8192 rows are held in registers (1, 2 and 4 pieces a thread
-    // here, 6144 with one piece past the row); 14336 and 20480 are streamed.
+    // here, 6144 with one piece past the row); so are the rows of calls of
+    // at most 32 tokens up to K = 32768 (8 and 16 pieces: 8320, 12288,
+    // 20480, 28672); 64 rows of 14336 are streamed.
     // Group sums per lane (32, 96), per half warp (128) and per warp (256,
     // 2048, 6144).
     for (auto [m, k, g] : {std::tuple<int64_t, int64_t, int64_t>{1, 32, 32}, {3, 4096, 128}, {17, 96, -1}, {64, 14336, 128},
-                           {9, 2048, -1}, {4, 6144, -1}, {2, 20480, 256}}) {
+                           {9, 2048, -1}, {4, 6144, -1}, {2, 20480, 256},
+                           // decode rows held in 8 and 16 pieces a thread (a partial last piece too)
+                           {5, 28672, 128}, {3, 12288, -1}, {32, 8320, 128}}) {
       auto xv = test::random_floats(m * k, rng, -4, 4);
       xv[0] = 300.0f;  // an outlier
       if (m > 2) std::fill(xv.begin() + k, xv.begin() + 2 * k, 0.0f);  // an all-zero row
@@ -142,7 +146,8 @@ TEST(CudaActQuant, EverySchemeBitIdenticalToTheReference) {
   REQUIRE_GPU();
   std::mt19937 rng(56);
   for (DType dt : {DType::f16, DType::bf16, DType::f32})
-    for (auto [m, k, g] : {std::tuple<int64_t, int64_t, int64_t>{1, 32, 32}, {5, 4096, 128}, {17, 96, -1}}) {
+    for (auto [m, k, g] : {std::tuple<int64_t, int64_t, int64_t>{1, 32, 32}, {5, 4096, 128}, {17, 96, -1},
+                           {3, 16384, 128} /* rows in 8 pieces a thread */}) {
       auto xv = test::random_floats(m * k, rng, -1, 3);
       xv[0] = 40.0f;
       if (m > 2) std::fill(xv.begin() + k, xv.begin() + 2 * k, 0.5f);  // a constant row: the minimum scale
