@@ -52,6 +52,37 @@ __global__ void __launch_bounds__(128 * kConsumers, 1) wgmma_rate(int stages, un
     wgmma_wait<0>();
     keep_alive(a0);
     keep_alive(a1);
+  } else if constexpr (kKind == 4) {
+    // Two sum sets: stage i's wgmmas go into one while stage i - 1's sums,
+    // in the other, are promoted (wait<1>): the promotion off the tensor
+    // pipe's chain, at the price of a second set of registers.
+    int32_t acc1[kAcc];
+    wgmma_fence();
+    wgmma_s8_x4<kTokens>(acc, a0, desc, 0);
+    wgmma_commit();
+    for (int i = 1; i < stages; ++i) {
+      wgmma_fence();
+      if (i % 2) wgmma_s8_x4<kTokens>(acc1, a1, desc, 0);
+      else wgmma_s8_x4<kTokens>(acc, a0, desc, 0);
+      wgmma_commit();
+      wgmma_wait<1>();
+      if (i % 2) {
+        keep_alive(a0);
+        fence_accumulators(acc);
+        promote_group(acc, s_lo, s_hi, facc);
+      } else {
+        keep_alive(a1);
+        fence_accumulators(acc1);
+        promote_group(acc1, s_lo, s_hi, facc);
+      }
+    }
+    wgmma_wait<0>();
+    keep_alive(a0);
+    keep_alive(a1);
+    fence_accumulators(acc);
+    fence_accumulators(acc1);
+#pragma unroll
+    for (int i = 0; i < kAcc; ++i) acc[i] ^= acc1[i];
   } else {
     for (int i = 0; i < stages; ++i) {
       if constexpr (kKind == 3) {
@@ -69,7 +100,15 @@ __global__ void __launch_bounds__(128 * kConsumers, 1) wgmma_rate(int stages, un
       wgmma_wait<0>();
       keep_alive(a0);
       fence_accumulators(acc);
-      if constexpr (kKind >= 2) promote_group(acc, s_lo, s_hi, facc);
+      if constexpr (kKind == 5) {
+        // A cost probe, not arithmetic: one FMA per sum (what an fp32
+        // accumulator's promotion costs), against the exact integer
+        // promotion's three instructions.
+#pragma unroll
+        for (int j = 0; j < kAcc; ++j) facc[j] = fmaf(j % 4 < 2 ? s_lo : s_hi, __int_as_float(acc[j]), facc[j]);
+      } else if constexpr (kKind >= 2) {
+        promote_group(acc, s_lo, s_hi, facc);
+      }
     }
   }
   unsigned x = 0;
@@ -97,6 +136,8 @@ const std::vector<Entry>& entries() {
       entry<128, 0, 2>("n128 2wg in-flight"), entry<128, 1, 2>("n128 2wg wait"),
       entry<128, 2, 2>("n128 2wg promote"),   entry<128, 3, 2>("n128 2wg promote+unpack"),
       entry<128, 2, 3>("n128 3wg promote"),   entry<64, 2, 4>("n64 4wg promote"),
+      entry<64, 4, 2>("n64 2wg promote-overlap"), entry<128, 4, 2>("n128 2wg promote-overlap"),
+      entry<64, 5, 2>("n64 2wg fma-only"),    entry<128, 5, 2>("n128 2wg fma-only"),
   };
   return all;
 }

@@ -7,7 +7,9 @@
 // the tensor pipe's rate), 1 waits for each stage (wait<0>), 2 also starts a
 // fresh sum per stage and promotes it (the grouped kernel's chain: wait,
 // exact int->float, FMA per accumulator), 3 also unpacks the A fragments
-// from prepared words each stage.
+// from prepared words each stage, 4 promotes stage i - 1's sums (a second
+// set) while stage i runs, 5 is 2 with one FMA per sum in place of the exact
+// promotion (a cost probe: what an fp32 accumulator would pay).
 #pragma once
 
 #include <cuda_runtime.h>
