@@ -24,7 +24,7 @@ namespace {
 // wgmma_128x3: the 128-token tile with three consumer warpgroups (per channel);
 // decode: the one-kernel decode path (quantizes the tokens itself in forward);
 // gemv: the lean weight stream for up to 32 tokens (sm80/gemm_w4a8_gemv.cuh;
-// the dispatch gives it up to 8, 9-32 only when forced, until measured).
+// the dispatch gives it up to kGemvDispatchMaxTokens, 17-32 only when forced).
 enum class Kernel { small_m, tiled_128x128, tiled_128x64, wgmma_64, wgmma_64x2, wgmma_128, wgmma_128x3, decode, gemv };
 
 bool is_wgmma(Kernel k) {
@@ -35,6 +35,8 @@ bool is_wgmma(Kernel k) {
 // (docs/experiments/2026-11-25-h100-dispatch-m32-64.md): at M = 64 the 128x128 tiled kernel took 77 us on
 // 4096x4096 (32 blocks for 132 SMs), the streaming kernel 39 us.
 constexpr int kSmallMMaxTokens = 64;
+// Largest M the default dispatch gives gemv (see choose()).
+constexpr int kGemvDispatchMaxTokens = 16;
 // Streaming kernel, split-K warps x ring depth: 8 x 4 on every shape. H100
 // sweep at M = 1 / 16 / 32 (docs/experiments/2026-11-25-h100-small-m-changes.md), 8x4 against 8x8 and 4x16:
 // 28672x4096 M=1 35.3 / 38.8 / 44.3 us, 10240x8192 M=1 28.7 / 31.0 / 31.0 us,
@@ -115,13 +117,19 @@ Kernel fit(Kernel k, const GemmParams& p) {
 Kernel choose(const GemmParams& p) {
   if (g_forced >= 0) return fit(static_cast<Kernel>(g_forced), p);
   if (g_decode_max_tokens >= 0 && p.m <= g_decode_max_tokens && decode_plan(p).cluster > 0) return Kernel::decode;
-  // Up to 8 tokens the lean stream beats the decode kernel and small_m on
-  // every layer measured. H100, 2026-12-07, group 128, quantization included,
-  // us (gemv vs the former choice): M = 1 28672x4096 24.1 vs 30.9 (small_m),
-  // 8192x28672 51.6 vs 64.9 (decode/c8), 4096x4096 6.6 vs 8.2, 10240x8192
-  // 18.0 vs 23.1 (decode/c4); M = 8 26.6 vs 32.4, 54.3 vs 64.4, 8.1 vs 8.7,
-  // 19.9 vs 26.4 (small_m).
-  if (p.m <= 8 && gemv_supports(p)) return Kernel::gemv;
+  // Up to 16 tokens the lean stream beats the decode kernel, small_m and the
+  // wgmma tile on every layer measured (H100, group 128, quantization
+  // included, us, gemv vs the former choice). 2026-12-07: M = 1 28672x4096
+  // 24.1 vs 30.9 (small_m), 8192x28672 51.6 vs 64.9 (decode/c8), 4096x4096
+  // 6.6 vs 8.2, 10240x8192 18.0 vs 23.1 (decode/c4); M = 8 26.6 vs 32.4,
+  // 54.3 vs 64.4, 8.1 vs 8.7, 19.9 vs 26.4 (small_m). 2026-12-08, M = 16
+  // (two token tiles): 6144x4096 11.9 vs 12.4, 4096x4096 10.5 vs 11.1,
+  // 28672x4096 34.9 vs 38.7 (small_m), 4096x14336 24.1 vs 28.3 (wgmma_64/k4),
+  // 10240x8192 26.1 vs 35.0 (small_m), 8192x28672 77.0 vs 82.7 (wgmma_64/k2).
+  // From 17 tokens (four token tiles) it loses on five of six: M = 32
+  // 28672x4096 54.0 vs 33.8 (wgmma_64x2), 8192x28672 101.5 vs 84.0 - each
+  // 16-channel tile re-reads all M token rows from L2.
+  if (p.m <= kGemvDispatchMaxTokens && gemv_supports(p)) return Kernel::gemv;
   if (g_decode_max_tokens < 0 && decode_wins(p) && decode_plan(p).cluster > 0) return Kernel::decode;
   if (g_wgmma && wgmma_supports(p)) {
     // Hopper: common/wgmma_tile.h holds the rules and their measurements.

@@ -16,7 +16,7 @@ namespace w4a8::cuda {
 // operations, so they stay out of forward and out of any graph capture).
 // W4A8_CUDA_GEMM=gemv|small_m|tiled_128x128|tiled_128x64|wgmma_64|wgmma_64x2|wgmma_128|wgmma_128x3|decode
 // forces one kernel (for benchmarks and tests; where it cannot take the call -
-// gemv past M = 8 or off its shapes (gemv_supports), small_m past M = 64,
+// gemv past M = 32 or off its shapes (gemv_supports), small_m past M = 64,
 // wgmma off Hopper or on other shapes, decode past M = 32 - small_m or a
 // tiled kernel runs; wgmma_128x3 on grouped weights runs wgmma_128),
 // W4A8_CUDA_DECODE_CLUSTER=N the decode kernel's K split (blocks
