@@ -59,10 +59,6 @@ int g_small_config = -1;  // W4A8_CUDA_SMALL_M=8x8|4x16|8x4 (split-K warps x rin
 int g_gemv_pairs = 4;
 bool g_pdl = false;  // programmatic dependent launch (sm_90+)
 bool g_wgmma = false;  // the sm_90a kernel runs here
-// W4A8_CUDA_WGMMA_OVERLAP=1: the 64-token tile (one block per SM, grouped)
-// promotes each stage while the next one's wgmmas run (Promote::group128_overlap);
-// an experiment until measured.
-bool g_wgmma_overlap = false;
 int g_forced_splits = 0;  // W4A8_CUDA_SPLITK=N: the 64-token wgmma tile's K splits (1: none), or 0: chosen
 int g_decode_max_cluster = 1;  // 8 where the GPU has thread-block clusters (sm_90+)
 long g_decode_smem = 0;        // dynamic shared memory a decode block may take
@@ -273,7 +269,6 @@ cudaError_t configure_gemm_kernels() {
   }
   if (const char* f = std::getenv("W4A8_CUDA_GEMV_PAIRS")) g_gemv_pairs = std::atoi(f) == 2 ? 2 : 4;
   if (const char* f = std::getenv("W4A8_CUDA_SPLITK")) g_forced_splits = std::max(0, std::atoi(f));
-  g_wgmma_overlap = std::getenv("W4A8_CUDA_WGMMA_OVERLAP") && std::atoi(std::getenv("W4A8_CUDA_WGMMA_OVERLAP")) == 1;
   if (const char* f = std::getenv("W4A8_CUDA_GEMM")) {
     if (!std::strcmp(f, "small_m")) g_forced = static_cast<int>(Kernel::small_m);
     if (!std::strcmp(f, "tiled_128x128")) g_forced = static_cast<int>(Kernel::tiled_128x128);
@@ -330,10 +325,10 @@ cudaError_t launch_gemm_w4a8(const GemmParams& p, cudaStream_t stream) {
     case Kernel::wgmma_64x2: {
       GemmParams q = p;
       q.splits = p.splitk_partials ? splits_for(p, p.splitk_capacity) : 1;
-      return launch_gemm_w4a8_wgmma(q, 64, k == Kernel::wgmma_64x2 ? 2 : 1, 2, g_wgmma_overlap, g_pdl, stream);
+      return launch_gemm_w4a8_wgmma(q, 64, k == Kernel::wgmma_64x2 ? 2 : 1, 2, g_pdl, stream);
     }
-    case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, 1, 2, false, g_pdl, stream);
-    case Kernel::wgmma_128x3: return launch_gemm_w4a8_wgmma(p, 128, 1, 3, false, g_pdl, stream);
+    case Kernel::wgmma_128: return launch_gemm_w4a8_wgmma(p, 128, 1, 2, g_pdl, stream);
+    case Kernel::wgmma_128x3: return launch_gemm_w4a8_wgmma(p, 128, 1, 3, g_pdl, stream);
     case Kernel::decode: return launch_decode(p, TokenInput{}, stream);
     case Kernel::gemv:
       if (p.w_zp)

@@ -47,11 +47,7 @@ cudaError_t raise_zero_point_limits() {
 // The four weight schemes (per channel or grouped, with or without zero
 // points) of one pipeline shape.
 template <int kTokens, int kBlocksPerSm>
-cudaError_t launch_schemes(const GemmParams& p, const CUtensorMap& map, bool pdl, bool overlap, cudaStream_t stream) {
-  if constexpr (kTokens == 64 && kBlocksPerSm == 1) {
-    if (overlap && p.groups != 1)
-      return launch_zero_points<kTokens, Promote::group128_overlap, kBlocksPerSm>(p, map, pdl, stream);
-  }
+cudaError_t launch_schemes(const GemmParams& p, const CUtensorMap& map, bool pdl, cudaStream_t stream) {
   return p.groups == 1 ? launch_zero_points<kTokens, Promote::per_channel, kBlocksPerSm>(p, map, pdl, stream)
                        : launch_zero_points<kTokens, Promote::group128, kBlocksPerSm>(p, map, pdl, stream);
 }
@@ -76,7 +72,6 @@ cudaError_t configure_wgmma_kernels(bool* usable) {
   if (e != cudaSuccess || found != cudaDriverEntryPointSuccess || !fn) return cudaSuccess;  // no TMA: other kernels
   g_encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
   e = raise_limits<64, 1>();
-  if (e == cudaSuccess) e = raise_zero_point_limits<64, Promote::group128_overlap, 1>();
   if (e == cudaSuccess) e = raise_limits<64, 2>();
   if (e == cudaSuccess) e = raise_limits<128, 1>();
   if (e == cudaSuccess) e = raise_zero_point_limits<128, Promote::per_channel, 1, 3>();  // wgmma_128x3
@@ -93,8 +88,8 @@ long wgmma_splitk_tiles(const GemmParams& p, int splits) {
   return static_cast<long>((p.n_pad + 127) / 128) * ((p.m + 63) / 64) * splits;
 }
 
-cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, int consumers,
-                                   bool overlap_promotion, bool pdl, cudaStream_t stream) {
+cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, int consumers, bool pdl,
+                                   cudaStream_t stream) {
   if (!g_encode || !wgmma_supports(p) || !p.wgmma_k_order || p.ldq != p.k_pad) return cudaErrorInvalidValue;
   if ((token_tile != 64 && token_tile != 128) || (blocks_per_sm != 1 && (blocks_per_sm != 2 || token_tile != 64)))
     return cudaErrorInvalidValue;
@@ -114,9 +109,8 @@ cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int bloc
                               CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return cudaErrorInvalidValue;
   if (consumers == 3) return launch_zero_points<128, Promote::per_channel, 1, 3>(p, map, pdl, stream);
-  if (token_tile == 128) return launch_schemes<128, 1>(p, map, pdl, false, stream);
-  return blocks_per_sm == 2 ? launch_schemes<64, 2>(p, map, pdl, false, stream)
-                            : launch_schemes<64, 1>(p, map, pdl, overlap_promotion, stream);
+  if (token_tile == 128) return launch_schemes<128, 1>(p, map, pdl, stream);
+  return blocks_per_sm == 2 ? launch_schemes<64, 2>(p, map, pdl, stream) : launch_schemes<64, 1>(p, map, pdl, stream);
 }
 
 }  // namespace w4a8::cuda

@@ -24,11 +24,9 @@ long wgmma_splitk_tiles(const GemmParams& p, int splits);
 // only) runs the variant of which two blocks share an SM; consumers 3 (128
 // tokens, per-channel weights only; else 2) the one with three consumer
 // warpgroups, 192 channels a block. The activations must have been written in
-// the wgmma k order (p.wgmma_k_order). overlap_promotion (64-token tile, one
-// block per SM, grouped weights; ignored elsewhere): two sum sets, each
-// stage's promotion while the next stage's wgmmas run. pdl: launch with
-// programmatic stream serialization.
-cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, int consumers,
-                                   bool overlap_promotion, bool pdl, cudaStream_t stream);
+// the wgmma k order (p.wgmma_k_order). pdl: launch with programmatic stream
+// serialization.
+cudaError_t launch_gemm_w4a8_wgmma(const GemmParams& p, int token_tile, int blocks_per_sm, int consumers, bool pdl,
+                                   cudaStream_t stream);
 
 }  // namespace w4a8::cuda

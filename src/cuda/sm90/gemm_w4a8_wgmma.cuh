@@ -49,11 +49,6 @@ namespace w4a8::cuda::sm90 {
 enum class Promote : int {
   per_channel,  // one group: int32 until the epilogue
   group128,     // every 128 inputs; |sum| < 2^22 there, so an exact float trick replaces I2F
-  // group128 with two sum sets: stage i's wgmmas run into one while stage
-  // i - 1's sums, in the other, are promoted (wait<1>), so the promotion
-  // leaves the tensor pipe's chain. 64-token tile, one block per SM only
-  // (the second set costs 32 registers a thread).
-  group128_overlap,
 };
 
 // kBlocksPerSm = 2 (64 tokens; the dispatch's wgmma_64x2): two blocks share
@@ -196,10 +191,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm, kConsumerGr
   // Consumers.
   setmaxnreg_inc<C::kConsumerRegs>();
   constexpr int kAcc = kTokens / 2;
-  constexpr bool kGrouped = kPromote != Promote::per_channel;
-  constexpr bool kOverlap = kPromote == Promote::group128_overlap;
-  static_assert(!kOverlap || (kTokens == 64 && kBlocksPerSm == 1 && kConsumerGroups == 2),
-                "the overlapped promotion: 64-token tile, one block per SM");
+  constexpr bool kGrouped = kPromote == Promote::group128;
   const int cw = threadIdx.x / 32 - 4;  // consumer warp 0..4 kConsumers - 1: its 16-channel tile in the block
   const int lane = threadIdx.x % 32, gid = lane / 4, tig = lane % 4;
   const int ch_lo = (tile0 + cw) * 16 + gid, ch_hi = ch_lo + 8;
@@ -280,48 +272,7 @@ __global__ void __launch_bounds__(WgmmaConfig<kTokens, kBlocksPerSm, kConsumerGr
   uint32_t a0[4][4], a1[4][4];
 #pragma unroll
   for (int i = 0; i < kAcc; ++i) acc0[i] = 0, facc[i] = 0.0f;
-  if constexpr (kOverlap) {
-    // Stages alternate between (acc0, a0) and (acc1, a1): stage i is issued,
-    // then stage i - 1 is waited for (wait<1>) and promoted while i runs.
-    int32_t acc1[kAcc];
-    GroupInputs prev = group_scales(kb0);
-    GroupInputs next = nk > 1 ? group_scales(kb0 + 1) : GroupInputs{};
-    issue(0, acc0, a0, prev);
-    int i = 1;
-    for (; i + 1 < nk; i += 2) {
-      GroupInputs in = next;
-      next = group_scales(kb0 + i + 1);
-      issue(i, acc1, a1, in);
-      wgmma_wait<1>();
-      keep_alive(a0);
-      fence_accumulators(acc0);
-      retire(i - 1, acc0, prev, facc);
-      prev = in, in = next;
-      if (i + 2 < nk) next = group_scales(kb0 + i + 2);
-      issue(i + 1, acc0, a0, in);
-      wgmma_wait<1>();
-      keep_alive(a1);
-      fence_accumulators(acc1);
-      retire(i, acc1, prev, facc);
-      prev = in;
-    }
-    if (i < nk) {  // an even count of stages: the last goes into the second set
-      issue(i, acc1, a1, next);
-      wgmma_wait<1>();
-      keep_alive(a0);
-      fence_accumulators(acc0);
-      retire(i - 1, acc0, prev, facc);
-      wgmma_wait<0>();
-      keep_alive(a1);
-      fence_accumulators(acc1);
-      retire(i, acc1, next, facc);
-    } else {
-      wgmma_wait<0>();
-      keep_alive(a0);
-      fence_accumulators(acc0);
-      retire(i - 1, acc0, prev, facc);
-    }
-  } else if constexpr (kGrouped || kBlocksPerSm == 2) {
+  if constexpr (kGrouped || kBlocksPerSm == 2) {
     // One stage at a time (per channel too at two blocks per SM, where a
     // second fragment set does not fit in 104 registers: ptxas serialised
     // every wgmma, C7512).
