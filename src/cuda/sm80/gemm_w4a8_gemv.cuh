@@ -100,6 +100,15 @@ __global__ void __launch_bounds__(32 * kGemvWarps, kGemvMinBlocks<kTilesM>) gemm
   const int8_t* q_row[kTilesM];
 #pragma unroll
   for (int t = 0; t < kTilesM; ++t) q_row[t] = p.q + static_cast<int64_t>(min(t * 8 + gid, p.m - 1)) * p.ldq + tig * 8;
+  // With zero points: where this lane's two accumulator columns (tokens) of
+  // each token tile start in the group sums [m][groups].
+  int64_t gs_row[kTilesM][2] = {};
+  if constexpr (kZp) {
+#pragma unroll
+    for (int t = 0; t < kTilesM; ++t)
+#pragma unroll
+      for (int c = 0; c < 2; ++c) gs_row[t][c] = static_cast<int64_t>(min(t * 8 + tig * 2 + c, p.m - 1)) * p.groups;
+  }
   int slot = 0;
   for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
     const int ch_lo = tile * 16 + gid;
@@ -119,8 +128,7 @@ __global__ void __launch_bounds__(32 * kGemvWarps, kGemvMinBlocks<kTilesM>) gemm
 #pragma unroll
         for (int t = 0; t < kTilesM; ++t)
 #pragma unroll
-          for (int c = 0; c < 2; ++c)
-            g[t][c] = gs_ptr[static_cast<int64_t>(min(t * 8 + tig * 2 + c, p.m - 1)) * p.groups];
+          for (int c = 0; c < 2; ++c) g[t][c] = gs_ptr[gs_row[t][c]];
       }
       int32_t acc[kTilesM][4] = {};
       for (int i = 0; i < per_step; ++i) {
